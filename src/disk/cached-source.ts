@@ -1,0 +1,141 @@
+import { KiB, MiB } from '../util/units.ts';
+import type { BlockSource, SourceStats } from './index.ts';
+import { checkRange } from './range.ts';
+
+export interface CacheOptions {
+  /** Aligned chunk size; small metadata reads are rounded up to whole chunks. */
+  chunkBytes?: number;
+  /** Total bytes kept in the LRU. */
+  cacheBytes?: number;
+  /** Reads at least this large go straight to the source (streaming file contents). */
+  bypassBytes?: number;
+}
+
+const DEFAULT_CHUNK_BYTES = 128 * KiB;
+
+/**
+ * An LRU cache of aligned chunks in front of a slow source. Concurrent reads of one chunk share
+ * a single fetch, and the missing chunks of one request are fetched as one coalesced read, so
+ * metadata walks turn many 4 KiB reads into a few large ones.
+ */
+export class CachedSource implements BlockSource {
+  readonly size: number;
+  readonly sectorSize: number;
+  readonly description: string;
+  readonly #inner: BlockSource;
+  readonly #chunk: number;
+  readonly #maxChunks: number;
+  readonly #bypass: number;
+  /** Insertion-ordered: the first key is the least recently used. */
+  readonly #lru = new Map<number, Uint8Array>();
+  readonly #inflight = new Map<number, Promise<Uint8Array>>();
+
+  constructor(inner: BlockSource, options: CacheOptions = {}) {
+    this.#inner = inner;
+    this.size = inner.size;
+    this.sectorSize = inner.sectorSize;
+    this.description = inner.description;
+    this.#chunk = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    this.#maxChunks = Math.max(1, Math.floor((options.cacheBytes ?? 32 * MiB) / this.#chunk));
+    this.#bypass = options.bypassBytes ?? 4 * MiB;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    checkRange(this.size, offset, length, this.description);
+    if (length === 0) return new Uint8Array(0);
+    if (length >= this.#bypass) return this.#inner.read(offset, length);
+    const first = Math.floor(offset / this.#chunk);
+    const last = Math.floor((offset + length - 1) / this.#chunk);
+    if (first === last) {
+      const c = await this.#getChunks(first, last);
+      const start = offset - first * this.#chunk;
+      return c[0]!.subarray(start, start + length);
+    }
+    const chunks = await this.#getChunks(first, last);
+    const out = new Uint8Array(length);
+    let pos = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      const c = chunks[i]!;
+      const start = i === 0 ? offset - first * this.#chunk : 0;
+      const n = Math.min(c.length - start, length - pos);
+      out.set(c.subarray(start, start + n), pos);
+      pos += n;
+    }
+    return out;
+  }
+
+  async #getChunks(first: number, last: number): Promise<Uint8Array[]> {
+    const result: Promise<Uint8Array>[] = [];
+    let runStart = -1;
+    const flush = (end: number) => {
+      if (runStart < 0) return;
+      const runFirst = runStart;
+      const fetchRun = this.#fetchRun(runFirst, end);
+      for (let i = runFirst; i <= end; i++) {
+        const p = fetchRun.then((chunks) => chunks[i - runFirst]!);
+        this.#inflight.set(i, p);
+        result[i - first] = p;
+      }
+      fetchRun.then(
+        (chunks) => {
+          for (let i = runFirst; i <= end; i++) {
+            this.#inflight.delete(i);
+            this.#remember(i, chunks[i - runFirst]!);
+          }
+        },
+        () => {
+          for (let i = runFirst; i <= end; i++) this.#inflight.delete(i);
+        },
+      );
+      runStart = -1;
+    };
+    for (let i = first; i <= last; i++) {
+      const hit = this.#lru.get(i);
+      if (hit) {
+        flush(i - 1);
+        this.#lru.delete(i);
+        this.#lru.set(i, hit);
+        result[i - first] = Promise.resolve(hit);
+        continue;
+      }
+      const pending = this.#inflight.get(i);
+      if (pending) {
+        flush(i - 1);
+        result[i - first] = pending;
+        continue;
+      }
+      if (runStart < 0) runStart = i;
+    }
+    flush(last);
+    return Promise.all(result);
+  }
+
+  async #fetchRun(first: number, last: number): Promise<Uint8Array[]> {
+    const start = first * this.#chunk;
+    const end = Math.min(this.size, (last + 1) * this.#chunk);
+    const buf = await this.#inner.read(start, end - start);
+    const chunks: Uint8Array[] = [];
+    for (let i = first; i <= last; i++) {
+      const s = (i - first) * this.#chunk;
+      chunks.push(buf.subarray(s, Math.min(buf.length, s + this.#chunk)));
+    }
+    return chunks;
+  }
+
+  #remember(index: number, chunk: Uint8Array): void {
+    this.#lru.delete(index);
+    this.#lru.set(index, chunk);
+    while (this.#lru.size > this.#maxChunks) {
+      const oldest = this.#lru.keys().next().value as number;
+      this.#lru.delete(oldest);
+    }
+  }
+
+  stats(): SourceStats {
+    return this.#inner.stats();
+  }
+
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+}
