@@ -1,0 +1,113 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, symlinkSync, writeFileSync, linkSync } from 'node:fs';
+import { join } from 'node:path';
+import { openDirectory } from '../../src/fs/directory/index.ts';
+import { walk } from '../../src/fs/walk.ts';
+import { FsPathError } from '../../src/fs/errors.ts';
+import { tempDir } from '../helpers/tools.ts';
+import type { Issue } from '../../src/util/issues.ts';
+
+/** A tree with the symlink shapes real node images have, plus hostile ones. */
+function buildTree(root: string): void {
+  mkdirSync(join(root, 'etc'), { recursive: true });
+  mkdirSync(join(root, 'usr/lib'), { recursive: true });
+  writeFileSync(join(root, 'usr/lib/os-release'), 'ID=debian\n');
+  symlinkSync('../usr/lib/os-release', join(root, 'etc/os-release'));
+  writeFileSync(join(root, 'etc/shadow'), 'image-shadow\n');
+  symlinkSync('/etc/shadow', join(root, 'etc/abs-shadow'));
+  symlinkSync('../../../../../../../../etc/shadow', join(root, 'etc/dotdot-shadow'));
+  symlinkSync('/', join(root, 'rootlink'));
+  symlinkSync('loop-b', join(root, 'loop-a'));
+  symlinkSync('loop-a', join(root, 'loop-b'));
+  symlinkSync('/nonexistent/target', join(root, 'etc/dangling'));
+  mkdirSync(join(root, 'usr/bin'));
+  writeFileSync(join(root, 'usr/bin/ls'), 'ELF');
+  linkSync(join(root, 'usr/bin/ls'), join(root, 'usr/bin/dir'));
+  symlinkSync('usr/bin', join(root, 'bin'));
+}
+
+test('relative symlink like /etc/os-release resolves inside the tree', async () => {
+  const t = tempDir();
+  try {
+    buildTree(t.dir);
+    const fs = await openDirectory(t.dir);
+    assert.equal(new TextDecoder().decode(await fs.readFile('/etc/os-release')), 'ID=debian\n');
+    assert.equal(await fs.realpath('/etc/os-release'), '/usr/lib/os-release');
+    assert.equal((await fs.lstat('/etc/os-release')).type, 'symlink');
+    assert.equal(await fs.readlink('/etc/os-release'), '../usr/lib/os-release');
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('absolute and dot-dot symlinks to /etc/shadow read the image file, never the host file', async () => {
+  const t = tempDir();
+  try {
+    buildTree(t.dir);
+    const fs = await openDirectory(t.dir);
+    for (const p of ['/etc/abs-shadow', '/etc/dotdot-shadow', '/rootlink/etc/shadow', '/../../etc/shadow', '/rootlink/../../etc/shadow']) {
+      assert.equal(new TextDecoder().decode(await fs.readFile(p)), 'image-shadow\n', p);
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('symlink loops end in ELOOP after at most 40 hops', async () => {
+  const t = tempDir();
+  try {
+    buildTree(t.dir);
+    const fs = await openDirectory(t.dir);
+    await assert.rejects(fs.stat('/loop-a'), (e: unknown) => e instanceof FsPathError && e.code === 'ELOOP');
+    assert.equal((await fs.lstat('/loop-a')).type, 'symlink');
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('path errors carry errno-style codes', async () => {
+  const t = tempDir();
+  try {
+    buildTree(t.dir);
+    const fs = await openDirectory(t.dir);
+    await assert.rejects(fs.stat('/nope'), (e: unknown) => e instanceof FsPathError && e.code === 'ENOENT');
+    await assert.rejects(fs.stat('/usr/bin/ls/x'), (e: unknown) => e instanceof FsPathError && e.code === 'ENOTDIR');
+    await assert.rejects(fs.readFile('/usr'), (e: unknown) => e instanceof FsPathError && e.code === 'EISDIR');
+    await assert.rejects(fs.readFile('/usr/bin/ls', { maxBytes: 2 }), (e: unknown) => e instanceof FsPathError && e.code === 'EFBIG');
+    await assert.rejects(fs.stat('/' + 'a/'.repeat(3000)), (e: unknown) => e instanceof FsPathError && e.code === 'ENAMETOOLONG');
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('walk visits every entry once, in name order, without following symlinked directories', async () => {
+  const t = tempDir();
+  try {
+    buildTree(t.dir);
+    const fs = await openDirectory(t.dir);
+    const paths: string[] = [];
+    for await (const e of walk(fs)) paths.push(e.path);
+    assert.deepEqual(paths, [
+      '/bin', '/etc', '/etc/abs-shadow', '/etc/dangling', '/etc/dotdot-shadow', '/etc/os-release', '/etc/shadow',
+      '/loop-a', '/loop-b', '/rootlink', '/usr', '/usr/bin', '/usr/bin/dir', '/usr/bin/ls', '/usr/lib', '/usr/lib/os-release',
+    ]);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('walk stops at its entry budget and says so', async () => {
+  const t = tempDir();
+  try {
+    buildTree(t.dir);
+    const fs = await openDirectory(t.dir);
+    const issues: Issue[] = [];
+    let n = 0;
+    for await (const _ of walk(fs, { maxEntries: 5, issues })) n++;
+    assert.equal(n, 5);
+    assert.equal(issues[0]?.code, 'walk.budget');
+  } finally {
+    t.cleanup();
+  }
+});
