@@ -53,6 +53,9 @@ export function mutate(base: Uint8Array, seed: number, options: MutationOptions)
   return out;
 }
 
+/** A fuzz process above this resident size has let an image drive its allocations. */
+export const DEFAULT_MAX_RSS_BYTES = 1536 * 1024 * 1024;
+
 export interface FuzzOutcome {
   cases: number;
   accepted: number;
@@ -68,11 +71,13 @@ export interface FuzzOutcome {
 export async function fuzz(
   base: Uint8Array,
   parse: (bytes: Uint8Array) => Promise<unknown>,
-  options: MutationOptions & { cases: number; seed?: number; caseTimeoutMs?: number },
+  options: MutationOptions & { cases: number; seed?: number; caseTimeoutMs?: number; maxRssBytes?: number },
 ): Promise<FuzzOutcome> {
   const outcome: FuzzOutcome = { cases: 0, accepted: 0, rejected: 0, errors: {} };
-  const seed0 = options.seed ?? 1;
+  // FUZZ_SEED shifts every fuzz test's seeds so long runs (npm run fuzz) explore new cases.
+  const seed0 = (options.seed ?? 1) + (Number(process.env['FUZZ_SEED']) || 0);
   const timeout = options.caseTimeoutMs ?? 2000;
+  const maxRss = options.maxRssBytes ?? DEFAULT_MAX_RSS_BYTES;
   for (let i = 0; i < options.cases; i++) {
     const seed = seed0 + i;
     const input = mutate(base, seed, options);
@@ -93,6 +98,9 @@ export async function fuzz(
     } finally {
       clearTimeout(timer);
     }
+    // A parser that allocates from an absurd on-disk count shows up as resident memory growth.
+    const rss = process.memoryUsage.rss();
+    if (rss > maxRss) throw new Error(`fuzz case seed=${seed} left the process at ${rss} bytes resident (limit ${maxRss})`);
     outcome.cases++;
   }
   return outcome;

@@ -1,0 +1,143 @@
+import { createHash } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import type { FileSystem, FileType, Stat } from '../../fs/index.ts';
+import { PathFileSystem } from '../../fs/path-fs.ts';
+import { walk } from '../../fs/walk.ts';
+import { openTargetFilesystem } from '../../scan/target.ts';
+import { UsageError } from '../../util/errors.ts';
+import type { Issue } from '../../util/issues.ts';
+import { renderTable } from '../table.ts';
+
+export const FS_LS_HELP = `Usage: hullscan fs ls <target> [path] [options]
+
+Lists files inside a node disk image, filesystem image, HTTPS URL of one, or directory,
+without mounting it. Paths resolve inside the image: symlinks never reach the host.
+
+Options:
+  -r, --recursive       Walk the whole tree below path (pre-order, names sorted).
+      --hash            Add the SHA-256 of every regular file.
+      --volume ID       Volume to read ("p1", "lvm:vg0/root" or an index from disk inspect);
+                        default: the root filesystem, chosen by probe.
+      --format F        table (default) or json (one JSON array).
+  -h, --help            Show this help.
+`;
+
+export const FS_CAT_HELP = `Usage: hullscan fs cat <target> <path> [--volume ID]
+
+Writes the bytes of a file inside the image to standard output (symlinks are followed
+inside the image).
+`;
+
+const TYPE_CHAR: Record<FileType, string> = { file: '-', dir: 'd', symlink: 'l', chardev: 'c', blockdev: 'b', fifo: 'p', socket: 's', unknown: '?' };
+
+export function modeString(st: Stat): string {
+  const m = st.mode;
+  const rwx = (bits: number, special: boolean, ch: string) =>
+    (bits & 4 ? 'r' : '-') + (bits & 2 ? 'w' : '-') + (special ? (bits & 1 ? ch : ch.toUpperCase()) : bits & 1 ? 'x' : '-');
+  return TYPE_CHAR[st.type] + rwx((m >> 6) & 7, (m & 0o4000) !== 0, 's') + rwx((m >> 3) & 7, (m & 0o2000) !== 0, 's') + rwx(m & 7, (m & 0o1000) !== 0, 't');
+}
+
+export interface FsLsEntry {
+  path: string;
+  type: FileType;
+  mode: string;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: string;
+  linkTarget?: string;
+  rdev?: string;
+  sha256?: string;
+}
+
+async function describe(fs: FileSystem, path: string, st: Stat, hash: boolean, issues: Issue[]): Promise<FsLsEntry> {
+  const e: FsLsEntry = { path, type: st.type, mode: (st.mode & 0o7777).toString(8).padStart(4, '0'), uid: st.uid, gid: st.gid, size: st.size, mtime: new Date(st.mtimeMs).toISOString() };
+  if (st.type === 'symlink') e.linkTarget = await fs.readlink(path);
+  if (st.rdev) e.rdev = `${st.rdev.major},${st.rdev.minor}`;
+  if (hash && st.type === 'file') {
+    try {
+      const h = createHash('sha256');
+      const f = fs instanceof PathFileSystem ? fs.openInode(st.ino, st) : await fs.open(path);
+      for await (const chunk of f.stream()) h.update(chunk);
+      e.sha256 = h.digest('hex');
+    } catch (err) {
+      issues.push({ severity: 'error', code: 'fs.read', message: (err as Error).message, location: path });
+    }
+  }
+  return e;
+}
+
+export async function fsLs(args: string[], out: (s: string) => void): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      recursive: { type: 'boolean', short: 'r' },
+      hash: { type: 'boolean' },
+      volume: { type: 'string' },
+      format: { type: 'string', default: 'table' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    out(FS_LS_HELP);
+    return 0;
+  }
+  if (positionals.length < 1 || positionals.length > 2) throw new UsageError(`fs ls takes a target and an optional path\n\n${FS_LS_HELP}`);
+  if (values.format !== 'table' && values.format !== 'json') throw new UsageError(`unknown --format '${values.format}' (table or json)`);
+  const opened = await openTargetFilesystem(positionals[0]!, values.volume === undefined ? {} : { volume: values.volume });
+  const issues: Issue[] = [...opened.issues];
+  try {
+    const fs = opened.fs as PathFileSystem;
+    const path = positionals[1] ?? '/';
+    const entries: FsLsEntry[] = [];
+    const st = await fs.lstat(path);
+    if (values.recursive && st.type !== 'symlink') {
+      for await (const w of walk(fs, { root: path, issues })) entries.push(await describe(fs, w.path, w.stat, values.hash ?? false, issues));
+    } else if (st.type === 'dir') {
+      const base = await fs.realpath(path);
+      for (const d of (await fs.readdir(path)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+        const p = base === '/' ? `/${d.name}` : `${base}/${d.name}`;
+        entries.push(await describe(fs, p, await fs.reader.stat(d.ino), values.hash ?? false, issues));
+      }
+    } else {
+      entries.push(await describe(fs, path, st, values.hash ?? false, issues));
+    }
+    issues.push(...fs.issues);
+    if (values.format === 'json') {
+      out(JSON.stringify({ volume: opened.volume?.id ?? null, filesystem: fs.type, entries, issues }, null, 2) + '\n');
+    } else {
+      const rows = entries.map((e) => [
+        modeString({ type: e.type, mode: parseInt(e.mode, 8) } as Stat),
+        String(e.uid),
+        String(e.gid),
+        e.rdev ?? String(e.size),
+        e.mtime.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+        ...(values.hash ? [e.sha256 ?? ''] : []),
+        e.linkTarget !== undefined ? `${e.path} -> ${e.linkTarget}` : e.path,
+      ]);
+      out(renderTable(['MODE', 'UID', 'GID', 'SIZE', 'MTIME', ...(values.hash ? ['SHA256'] : []), 'PATH'], rows));
+      for (const i of issues) out(`${i.severity}: ${i.code}: ${i.message}${i.location ? ` (${i.location})` : ''}\n`);
+    }
+  } finally {
+    await opened.close();
+  }
+  return 0;
+}
+
+export async function fsCat(args: string[], write: (chunk: Uint8Array) => Promise<void>, out: (s: string) => void): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { volume: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    out(FS_CAT_HELP);
+    return 0;
+  }
+  if (positionals.length !== 2) throw new UsageError(`fs cat takes a target and a path\n\n${FS_CAT_HELP}`);
+  const opened = await openTargetFilesystem(positionals[0]!, values.volume === undefined ? {} : { volume: values.volume });
+  try {
+    const f = await opened.fs.open(positionals[1]!);
+    for await (const chunk of f.stream()) await write(chunk);
+  } finally {
+    await opened.close();
+  }
+  return 0;
+}

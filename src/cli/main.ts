@@ -1,0 +1,62 @@
+/**
+ * cli/ — the `hullscan` command. Parses arguments with node:util parseArgs, calls the
+ * composition root (scan/), maps errors to exit codes in one place (errors.ts).
+ */
+import { readFileSync } from 'node:fs';
+import { diskInspect, DISK_INSPECT_HELP } from './commands/disk-inspect.ts';
+import { fsCat, fsLs, FS_CAT_HELP, FS_LS_HELP } from './commands/fs.ts';
+import { describeError, EXIT_USAGE, scrubSecrets } from './errors.ts';
+
+export const MAIN_HELP = `Usage: hullscan <command> [options]
+
+Agentless vulnerability assessment and malware detection for Kubernetes nodes:
+reads node disk images and snapshots as bytes, without mounting them.
+
+Commands:
+  disk inspect <target>         Container format, size and every volume of a disk image
+  fs ls <target> [path]         List files inside an image (-r recursive, --hash SHA-256)
+  fs cat <target> <path>        Write a file from inside an image to stdout
+
+Targets: a disk image (raw, VHD, VHDX, VMDK, qcow2), a bare filesystem image,
+an https:// URL of one (range reads; signed URLs are never printed), or a directory.
+
+Run 'hullscan <command> --help' for a command's options. Docs: docs/cli.md
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function writeOut(s: string): void {
+  process.stdout.write(s);
+}
+
+async function writeChunk(chunk: Uint8Array): Promise<void> {
+  if (!process.stdout.write(chunk)) await new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, sub, ...rest] = argv;
+  try {
+    if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+      writeOut(MAIN_HELP);
+      return cmd === undefined ? EXIT_USAGE : 0;
+    }
+    if (cmd === '--version' || cmd === '-V') {
+      writeOut(`hullscan ${version()}\n`);
+      return 0;
+    }
+    if (cmd === 'disk' && sub === 'inspect') return await diskInspect(rest, writeOut);
+    if (cmd === 'fs' && sub === 'ls') return await fsLs(rest, writeOut);
+    if (cmd === 'fs' && sub === 'cat') return await fsCat(rest, writeChunk, writeOut);
+    if (cmd === 'disk') writeOut(DISK_INSPECT_HELP);
+    else if (cmd === 'fs') writeOut(FS_LS_HELP + '\n' + FS_CAT_HELP);
+    else process.stderr.write(`hullscan: unknown command '${[cmd, sub].filter(Boolean).join(' ')}'\n\n${MAIN_HELP}`);
+    return EXIT_USAGE;
+  } catch (err) {
+    const { code, message } = describeError(err);
+    process.stderr.write(`hullscan: ${scrubSecrets(message)}\n`);
+    return code;
+  }
+}
