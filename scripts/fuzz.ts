@@ -23,7 +23,7 @@ function testFiles(dir: string): string[] {
 }
 
 const files = process.argv.length > 2 ? process.argv.slice(2) : testFiles(join(root, 'test'));
-const env = { ...process.env, FUZZ_CASES: process.env['FUZZ_CASES'] ?? '20000' };
+const env: NodeJS.ProcessEnv = { ...process.env, FUZZ_CASES: process.env['FUZZ_CASES'] ?? '20000' };
 console.log(`fuzz: ${files.length} files, FUZZ_CASES=${env.FUZZ_CASES}${env['FUZZ_SEED'] ? `, FUZZ_SEED=${env['FUZZ_SEED']}` : ''}`);
 const r = spawnSync(process.execPath, ['--test', '--test-timeout=0', ...files], { cwd: root, env, stdio: 'inherit' });
 process.exit(r.status ?? 1);
