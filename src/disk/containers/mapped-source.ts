@@ -86,19 +86,10 @@ export class SegmentList {
     this.#total += segment.length;
     this.segments.push({ kind: 'packed', ...segment });
   }
-
-  /** Appends another plan (the next extent of a multi-extent disk). */
-  append(other: SegmentList): void {
-    for (const s of other.segments) {
-      if (s.kind === 'zero') this.zero(s.length);
-      else if (s.kind === 'host') this.host(s.source, s.offset, s.length, s.what);
-      else this.packed(s);
-    }
-  }
 }
 
-/** Plans a read of [offset, offset + length) of the virtual disk. */
-export type ReadPlanner = (offset: number, length: number) => Promise<SegmentList>;
+/** Plans a read of [offset, offset + length) of the virtual disk by appending to `plan`. */
+export type ReadPlanner = (offset: number, length: number, plan: SegmentList) => Promise<void>;
 
 export interface MappedSourceOptions {
   size: number;
@@ -138,7 +129,8 @@ export class MappedSource implements BlockSource {
   async read(offset: number, length: number): Promise<Uint8Array> {
     checkRange(this.size, offset, length, this.description);
     if (length === 0) return new Uint8Array(0);
-    const plan = await this.#planner(offset, length);
+    const plan = new SegmentList();
+    await this.#planner(offset, length, plan);
     if (plan.total !== length) {
       // A planner bug, never input-dependent; fail loudly rather than return short data.
       throw new Error(`${this.description}: plan covers ${plan.total} of ${length} bytes`);

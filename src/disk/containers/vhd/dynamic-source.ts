@@ -15,8 +15,10 @@ import { bitmapBytes, VHD_SECTOR_BYTES } from './dynamic-header.ts';
 import { readExtents, type FileExtent } from './extents.ts';
 
 const UNALLOCATED = 0xffffffff;
-/** Bytes of sector bitmaps kept in memory (all-ones bitmaps, the common case, cost nothing). */
+/** Bytes of sector bitmaps kept in memory (an all-ones bitmap, the common case, is a flag). */
 export const MAX_BITMAP_CACHE_BYTES = 8 * MiB;
+/** What one cache entry costs besides its bitmap bytes (map slot, key). */
+const BITMAP_ENTRY_OVERHEAD_BYTES = 64;
 
 export interface VhdDynamicLayout {
   virtualSize: number;
@@ -126,7 +128,7 @@ export class VhdDynamicSource implements BlockSource {
         break;
       }
     }
-    const cost = allOnes ? 0 : bytes.length;
+    const cost = BITMAP_ENTRY_OVERHEAD_BYTES + (allOnes ? 0 : bytes.length);
     if (this.#bitmapCacheBytes + cost > MAX_BITMAP_CACHE_BYTES) {
       this.#bitmaps.clear();
       this.#bitmapCacheBytes = 0;
