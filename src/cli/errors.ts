@@ -8,9 +8,7 @@ export const EXIT_INPUT = 3;
 export const EXIT_INTERNAL = 4;
 
 /** Scrubs URL query strings (SAS signatures, presigned tokens) from text shown to users. */
-export function scrubSecrets(text: string): string {
-  return text.replace(/(https?:\/\/[^\s?#'"]+)\?[^\s'"]*/gi, '$1?<redacted>');
-}
+export { redactSecrets as scrubSecrets } from '../util/redact.ts';
 
 /** Maps an error to an exit code and a one-line message; the one place the CLI does so. */
 export function describeError(err: unknown): { code: number; message: string } {

@@ -57,8 +57,11 @@ const BARE_QUERY = /\?[^\s"'<>`#?]*=[^\s"'<>`#]*/g;
  * Parameters that are credentials wherever they appear (case-insensitive): Azure SAS, AWS SigV4,
  * GCS V4, OAuth and the usual generic names.
  */
-const SECRET_PARAM =
-  /(^|[?&;\s"',{(])(sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|awsaccesskeyid|skoid|sktid|sks|skv|ske|skt|sdd|token|sas|access_token|refresh_token|id_token|client_secret|password|passwd|pwd|secret|apikey|api_key|api-key|key)(\s*=\s*)("?)([^&\s"',;)}]*)/gi;
+const SECRET_NAMES =
+  'sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|awsaccesskeyid|skoid|sktid|sks|skv|ske|skt|sdd|token|sas|access_token|refresh_token|id_token|client_secret|password|passwd|pwd|secret|apikey|api_key|api-key|key';
+const SECRET_PARAM = new RegExp(`(^|[?&;\\s"',{(])(${SECRET_NAMES})(\\s*=\\s*)("?)([^&\\s"',;)}]*)`, 'gi');
+/** The same names as JSON members: `"sig": "…"`. */
+const SECRET_JSON_MEMBER = new RegExp(`"(${SECRET_NAMES})"(\\s*:\\s*)"[^"]*"`, 'gi');
 
 /** Authorization header schemes whose credential follows the scheme name. */
 const AUTH_SCHEME = /\b(Bearer|Basic|SharedKey|SharedKeyLite|SharedAccessSignature|AWS4-HMAC-SHA256)\s+[^\s"',;]+/g;
@@ -74,6 +77,7 @@ export function redactSecrets(text: string): string {
     .replace(URL_IN_TEXT, (match) => redactUrl(match))
     .replace(BARE_QUERY, `?${REDACTED}`)
     .replace(SECRET_PARAM, (_m, lead: string, name: string, sep: string, quote: string) => `${lead}${name}${sep}${quote}${REDACTED}`)
+    .replace(SECRET_JSON_MEMBER, (_m, name: string, sep: string) => `"${name}"${sep}"${REDACTED}"`)
     .replace(AUTH_SCHEME, (_m, scheme: string) => `${scheme} ${REDACTED}`);
 }
 

@@ -92,7 +92,9 @@ export async function readGpt(disk: BlockSource, options: ReadGptOptions = {}): 
     if (ascii(sector, 0, 8) !== GPT_SIGNATURE) continue;
     let primaryAlternate: number | undefined;
     try {
-      return await readTableAt(disk, ss, 1, sector);
+      const table = await readTableAt(disk, ss, 1, sector);
+      await checkBackupHeader(disk, table);
+      return table;
     } catch (err) {
       if (!(err instanceof HullscanError)) throw err;
       failures.push(`primary header (${ss}-byte sectors): ${err.message}`);
@@ -123,6 +125,33 @@ function withPrimaryIssue(table: GptTable, failures: string[]): GptTable {
     location: 'GPT primary header',
   });
   return table;
+}
+
+/**
+ * A valid primary with a missing or broken backup is readable but worth reporting: it is what a
+ * truncated image or a disk grown without fixing its GPT looks like. Only the header is checked.
+ */
+async function checkBackupHeader(disk: BlockSource, table: GptTable): Promise<void> {
+  const ss = table.sectorSize;
+  const lba = table.alternateLba;
+  let problem: string | undefined;
+  if (lba <= 1 || (lba + 1) * ss > disk.size) {
+    problem = `the backup header LBA ${lba} is outside the disk (last LBA ${Math.floor(disk.size / ss) - 1})`;
+  } else {
+    const sector = await disk.read(lba * ss, ss);
+    if (ascii(sector, 0, 8) !== GPT_SIGNATURE) problem = `no backup header at LBA ${lba}`;
+    else {
+      try {
+        parseHeader(sector, ss, lba, disk.size);
+      } catch (err) {
+        if (!(err instanceof HullscanError)) throw err;
+        problem = `backup header at LBA ${lba}: ${err.message}`;
+      }
+    }
+  }
+  if (problem !== undefined) {
+    table.issues.push({ severity: 'warning', code: 'gpt.backup-invalid', message: `GPT: ${problem}; the primary header was used`, location: `GPT backup header` });
+  }
 }
 
 /** The AlternateLBA field of a header whose CRC failed: only a hint, range-checked by the caller. */

@@ -28,6 +28,8 @@ export interface Volume {
   typeGuid?: string;
   /** GPT unique partition GUID. */
   partitionGuid?: string;
+  /** GPT partition attribute bits as hex ("0x8000000000000004"). */
+  gptAttributes?: string;
   /** MBR partition type byte. */
   mbrType?: number;
   /** Whether the MBR partition has the boot flag. */

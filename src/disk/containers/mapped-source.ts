@@ -22,8 +22,9 @@ export interface HostSegment {
   length: number;
   source: BlockSource;
   offset: number;
-  /** What points here, for errors: "L2 entry of virtual offset 65536". */
+  /** What points here, for errors ("qcow2 L2 entry"), and the virtual offset it maps. */
   what: string;
+  at: number;
 }
 
 /**
@@ -41,7 +42,13 @@ export interface PackedSegment {
   unitLength: number;
   skip: number;
   what: string;
-  decode: (packed: Uint8Array) => Uint8Array;
+  at: number;
+  /**
+   * With `inParallel`, decodes off the main thread (async zlib on the libuv pool) so that the
+   * many units of a large read decode in parallel; without it, synchronously, which is faster
+   * for the one or two units of a small read.
+   */
+  decode: (packed: Uint8Array, inParallel: boolean) => Uint8Array | Promise<Uint8Array>;
 }
 
 export type Segment = ZeroSegment | HostSegment | PackedSegment;
@@ -50,6 +57,15 @@ export type Segment = ZeroSegment | HostSegment | PackedSegment;
 const MAX_COALESCE_GAP_BYTES = 64 * KiB;
 /** Largest single read issued for a run of compressed units. */
 const MAX_PACKED_SPAN_BYTES = 16 * MiB;
+/**
+ * Decodes in flight at once: enough to keep the libuv pool busy, few enough that a read of
+ * thousands of small compressed clusters does not hold thousands of zlib states at once.
+ */
+const MAX_PARALLEL_DECODES = 8;
+/** Units to decode in one read from which decoding moves to the thread pool. */
+const PARALLEL_DECODE_MIN_UNITS = 4;
+/** Below this unit size a thread-pool round trip costs more than decoding on the spot. */
+const PARALLEL_DECODE_MIN_UNIT_BYTES = 16 * KiB;
 /** Decoded compressed units kept for small sequential reads. */
 const DECODED_CACHE_BYTES = 8 * MiB;
 
@@ -73,12 +89,12 @@ export class SegmentList {
     else this.segments.push({ kind: 'zero', length });
   }
 
-  host(source: BlockSource, offset: number, length: number, what: string): void {
+  host(source: BlockSource, offset: number, length: number, what: string, at: number): void {
     if (length <= 0) return;
     this.#total += length;
     const last = this.segments.at(-1);
     if (last?.kind === 'host' && last.source === source && last.offset + last.length === offset) last.length += length;
-    else this.segments.push({ kind: 'host', length, source, offset, what });
+    else this.segments.push({ kind: 'host', length, source, offset, what, at });
   }
 
   packed(segment: Omit<PackedSegment, 'kind'>): void {
@@ -114,7 +130,7 @@ export class MappedSource implements BlockSource {
   readonly description: string;
   readonly #planner: ReadPlanner;
   readonly #sources: readonly BlockSource[];
-  /** Decoded units by source index and host offset, least recently used first. */
+  /** Decoded units by source index, host offset and virtual offset; least recently used first. */
   readonly #decoded = new Map<string, Uint8Array>();
   #decodedBytes = 0;
 
@@ -140,25 +156,31 @@ export class MappedSource implements BlockSource {
     if (only?.kind === 'zero') return new Uint8Array(length);
     if (only?.kind === 'host') return this.#readHost(only);
 
-    const out = new Uint8Array(length);
-    const jobs: Promise<void>[] = [];
-    let pos = 0;
+    // Validate the whole plan before the first read starts, so that a corrupt segment never
+    // leaves reads of other segments running unobserved.
+    const hosts: Array<[HostSegment, number]> = [];
     const packedAt = new Map<PackedSegment, number>();
     const packed: PackedSegment[] = [];
+    let pos = 0;
     for (const s of segments) {
       if (s.kind === 'host') {
-        const at = pos;
-        jobs.push(this.#readHost(s).then((b) => out.set(b, at)));
+        this.#checkHost(s);
+        hosts.push([s, pos]);
       } else if (s.kind === 'packed') {
         packedAt.set(s, pos);
         packed.push(s);
       }
       pos += s.length;
     }
-    for (const span of this.#packedSpans(packed)) {
+    const spans = this.#packedSpans(packed);
+
+    const out = new Uint8Array(length);
+    const jobs: Promise<void>[] = [];
+    for (const [s, at] of hosts) jobs.push(s.source.read(s.offset, s.length).then((b) => out.set(b, at)));
+    if (packed.length > 0) {
       jobs.push(
-        this.#readSpan(span).then((units) => {
-          span.members.forEach((m, i) => out.set(units[i]!.subarray(m.skip, m.skip + m.length), packedAt.get(m)!));
+        this.#decodeSpans(spans, packed.length >= PARALLEL_DECODE_MIN_UNITS && packed[0]!.unitLength >= PARALLEL_DECODE_MIN_UNIT_BYTES).then((units) => {
+          for (const [m, unit] of units) out.set(unit.subarray(m.skip, m.skip + m.length), packedAt.get(m)!);
         }),
       );
     }
@@ -167,13 +189,17 @@ export class MappedSource implements BlockSource {
   }
 
   async #readHost(s: HostSegment): Promise<Uint8Array> {
+    this.#checkHost(s);
+    return s.source.read(s.offset, s.length);
+  }
+
+  #checkHost(s: HostSegment): void {
     if (s.offset + s.length > s.source.size) {
       throw new CorruptError(
-        `${this.description}: ${s.what} points to host bytes [${s.offset}, +${s.length}) past the end of ${s.source.description} (size ${s.source.size})`,
-        { location: s.what },
+        `${this.description}: ${where(s)} points to host bytes [${s.offset}, +${s.length}) past the end of ${s.source.description} (size ${s.source.size})`,
+        { location: where(s) },
       );
     }
-    return s.source.read(s.offset, s.length);
   }
 
   /** Groups compressed units that lie close together in one source into one read each. */
@@ -183,8 +209,8 @@ export class MappedSource implements BlockSource {
     for (const p of packed) {
       if (p.offset >= p.source.size) {
         throw new CorruptError(
-          `${this.description}: ${p.what} points to compressed data at ${p.offset}, past the end of ${p.source.description} (size ${p.source.size})`,
-          { location: p.what },
+          `${this.description}: ${where(p)} points to compressed data at ${p.offset}, past the end of ${p.source.description} (size ${p.source.size})`,
+          { location: where(p) },
         );
       }
       const end = Math.min(p.source.size, p.offset + p.packedLength);
@@ -202,34 +228,56 @@ export class MappedSource implements BlockSource {
     return spans;
   }
 
-  async #readSpan(span: PackedSpan): Promise<Uint8Array[]> {
-    const sourceIndex = this.#sources.indexOf(span.source);
-    const keys = span.members.map((m) => `${sourceIndex}:${m.offset}`);
-    const cached = keys.map((k) => this.#cacheGet(k));
-    let bytes: Uint8Array | undefined;
-    if (cached.some((c) => c === undefined)) bytes = await span.source.read(span.start, span.end - span.start);
-    return span.members.map((m, i) => {
-      const hit = cached[i];
-      if (hit) return hit;
-      const packedBytes = bytes!.subarray(m.offset - span.start, Math.min(span.end, m.offset + m.packedLength) - span.start);
+  /**
+   * Reads every span (in parallel), then decodes their units with a bounded number in flight.
+   * Returns the decoded unit of each member.
+   */
+  async #decodeSpans(spans: PackedSpan[], inParallel: boolean): Promise<Map<PackedSegment, Uint8Array>> {
+    interface Unit {
+      member: PackedSegment;
+      key: string;
+      hit: Uint8Array | undefined;
+      span: number;
+    }
+    const units: Unit[] = [];
+    spans.forEach((span, spanIndex) => {
+      const sourceIndex = this.#sources.indexOf(span.source);
+      for (const member of span.members) {
+        // Keyed by host offset and virtual position: a unit aliased by two virtual places
+        // (hostile, or qcow2 dedup) is decoded and checked for each, never served from the other's entry.
+        const key = `${sourceIndex}:${member.offset}:${member.at}`;
+        units.push({ member, key, hit: this.#cacheGet(key), span: spanIndex });
+      }
+    });
+    const needed = new Array<boolean>(spans.length).fill(false);
+    for (const u of units) if (u.hit === undefined) needed[u.span] = true;
+    const bytes = await Promise.all(spans.map((span, i) => (needed[i] ? span.source.read(span.start, span.end - span.start) : undefined)));
+    const decoded = await mapLimit(units, inParallel ? MAX_PARALLEL_DECODES : 1, async (u) => {
+      if (u.hit) return u.hit;
+      const m = u.member;
+      const span = spans[u.span]!;
+      const packedBytes = bytes[u.span]!.subarray(m.offset - span.start, Math.min(span.end, m.offset + m.packedLength) - span.start);
       let unit: Uint8Array;
       try {
-        unit = m.decode(packedBytes);
+        unit = await m.decode(packedBytes, inParallel);
       } catch (err) {
         if (err instanceof HullscanError) throw err;
-        throw new CorruptError(`${this.description}: ${m.what} does not decompress: ${(err as Error).message}`, {
-          location: m.what,
+        throw new CorruptError(`${this.description}: ${where(m)} does not decompress: ${(err as Error).message}`, {
+          location: where(m),
           cause: err,
         });
       }
       if (unit.length !== m.unitLength) {
-        throw new CorruptError(`${this.description}: ${m.what} decodes to ${unit.length} bytes, expected ${m.unitLength}`, {
-          location: m.what,
+        throw new CorruptError(`${this.description}: ${where(m)} decodes to ${unit.length} bytes, expected ${m.unitLength}`, {
+          location: where(m),
         });
       }
-      this.#cachePut(keys[i]!, unit);
+      // Only a unit this read uses in part can serve the next small sequential read; caching the
+      // units a large read consumes whole would only churn the LRU.
+      if (m.skip > 0 || m.skip + m.length < m.unitLength) this.#cachePut(u.key, unit);
       return unit;
     });
+    return new Map(units.map((u, i) => [u.member, decoded[i]!]));
   }
 
   #cacheGet(key: string): Uint8Array | undefined {
@@ -268,6 +316,24 @@ export class MappedSource implements BlockSource {
   async close(): Promise<void> {
     await closeAll(this.#sources);
   }
+}
+
+/** Maps `items` through `fn` with at most `limit` calls in flight, keeping the order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+function where(s: HostSegment | PackedSegment): string {
+  return `${s.what} for virtual offset ${s.at}`;
 }
 
 /** Closes every source, reporting the first failure after trying all of them. */

@@ -21,7 +21,6 @@ export const LVM_MDA_HEADER_BYTES = 512;
 /** Largest metadata text we read (real VGs with thousands of LVs stay below a few MiB). */
 export const MAX_METADATA_TEXT_BYTES = 16 * MiB;
 const RAW_LOCN_OFFSET = 40;
-const RAW_LOCN_BYTES = 24;
 /** RAW_LOCN_IGNORED: the area is kept but not used ("pvchange --metadataignore"). */
 const RAW_LOCN_IGNORED = 0x1;
 
