@@ -11,12 +11,13 @@ import type { Issue } from '../../util/issues.ts';
 import { SourceError } from '../../util/errors.ts';
 import type { DirEntry, FileType, InodeId, InodeReader, Stat } from '../index.ts';
 import { PathFileSystem } from '../path-fs.ts';
-import type { Stats } from 'node:fs';
+import type { Dirent, Stats } from 'node:fs';
 
 /** Inode ids are handed out per host path; this bounds the table a huge tree can grow. */
 const MAX_DIRECTORY_INODES = 10_000_000;
 
-function fileType(s: Stats): FileType {
+/** The FileType of a host lstat result or directory entry (both carry the same is* tests). */
+export function hostFileType(s: Stats | Dirent): FileType {
   if (s.isFile()) return 'file';
   if (s.isDirectory()) return 'dir';
   if (s.isSymbolicLink()) return 'symlink';
@@ -62,7 +63,7 @@ export class DirectoryReader implements InodeReader {
   async stat(ino: InodeId): Promise<Stat> {
     const s = await lstat(this.#hostPath(ino), { bigint: false });
     const st: Stat = {
-      type: fileType(s),
+      type: hostFileType(s),
       mode: s.mode & 0o7777,
       uid: s.uid,
       gid: s.gid,
@@ -83,7 +84,7 @@ export class DirectoryReader implements InodeReader {
     return dirents.map((d) => ({
       name: d.name,
       ino: this.#idFor(rel === '' ? d.name : `${rel}/${d.name}`),
-      type: d.isFile() ? 'file' : d.isDirectory() ? 'dir' : d.isSymbolicLink() ? 'symlink' : d.isCharacterDevice() ? 'chardev' : d.isBlockDevice() ? 'blockdev' : d.isFIFO() ? 'fifo' : d.isSocket() ? 'socket' : 'unknown',
+      type: hostFileType(d),
     }));
   }
 

@@ -3,10 +3,11 @@
  * walked image against it (lstat on the host is the oracle for every field).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, readFileSync, symlinkSync, truncateSync, utimesSync, writeFileSync, writeSync, lutimesSync, type Stats } from 'node:fs';
+import { chmodSync, chownSync, closeSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, readFileSync, symlinkSync, truncateSync, utimesSync, writeFileSync, writeSync, lutimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../helpers/tools.ts';
-import type { FileType, Stat } from '../../../src/fs/index.ts';
+import type { Stat } from '../../../src/fs/index.ts';
+import { hostFileType } from '../../../src/fs/directory/index.ts';
 import type { PathFileSystem } from '../../../src/fs/path-fs.ts';
 import { walk } from '../../../src/fs/walk.ts';
 import type { Issue } from '../../../src/util/issues.ts';
@@ -99,16 +100,6 @@ export async function buildTree(root: string, options: { entries?: number } = {}
   for (let i = 0; i < entries; i++) writeFileSync(p(BIG_DIR.slice(1), `entry-${String(i).padStart(5, '0')}${i % 7 === 0 ? '-with-a-longer-name' : ''}`), String(i));
 }
 
-export function hostType(s: Stats): FileType {
-  if (s.isFile()) return 'file';
-  if (s.isDirectory()) return 'dir';
-  if (s.isSymbolicLink()) return 'symlink';
-  if (s.isCharacterDevice()) return 'chardev';
-  if (s.isBlockDevice()) return 'blockdev';
-  if (s.isFIFO()) return 'fifo';
-  if (s.isSocket()) return 'socket';
-  return 'unknown';
-}
 
 export function sha256(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
@@ -147,8 +138,8 @@ export async function compareWithTree(fs: PathFileSystem, root: string, options:
     seen.add(e.path);
     const host = lstatSync(join(root, e.path));
     const st: Stat = e.stat;
-    check(e.path, 'type', st.type, hostType(host));
-    check(e.path, 'dirent type', e.entry.type, hostType(host));
+    check(e.path, 'type', st.type, hostFileType(host));
+    check(e.path, 'dirent type', e.entry.type, hostFileType(host));
     check(e.path, 'mode', st.mode, host.mode & 0o7777);
     check(e.path, 'uid', st.uid, host.uid);
     check(e.path, 'gid', st.gid, host.gid);
