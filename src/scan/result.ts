@@ -1,0 +1,55 @@
+/**
+ * The result of scanning one node: what the engine hands to reports, the store and (later) the
+ * control plane. It carries the node's identity (cluster / node pool / node) so findings and
+ * alerts can be grouped per cluster, per pool and per CVE. JSON form: docs/scan-result.md.
+ */
+import type { Inventory, NodeIdentity } from '../inventory/index.ts';
+import type { Alert } from '../malware/index.ts';
+import type { Finding } from '../match/index.ts';
+import type { Issue } from '../util/issues.ts';
+import type { Namespace } from '../vulndb/index.ts';
+
+export const SCAN_RESULT_SCHEMA_VERSION = 1;
+
+export const SCANNERS = ['vuln', 'malware'] as const;
+export type ScannerId = (typeof SCANNERS)[number];
+
+export interface VulnCoverage {
+  /** False when the node could not be assessed (unknown OS, no data): never "0 findings". */
+  assessed: boolean;
+  namespaces: { namespace: Namespace; packages: number }[];
+  /** The database the findings came from: its path and build date. */
+  db?: { path: string; builtAt?: string };
+  issues: Issue[];
+}
+
+export interface MalwareCoverage {
+  assessed: boolean;
+  engines: { id: string; version: string; signatures?: number }[];
+  filesScanned: number;
+  bytesScanned: number;
+  /** Files skipped because their digest matched the package manifest (integrity-verified). */
+  filesVerifiedByManifest: number;
+  /** Files not scanned, by reason ("over size limit", "budget"), with counts. */
+  skipped: { reason: string; files: number; bytes: number }[];
+  issues: Issue[];
+}
+
+export interface ScanResult {
+  schemaVersion: typeof SCAN_RESULT_SCHEMA_VERSION;
+  target: string;
+  node?: NodeIdentity;
+  /** ISO-8601 UTC. */
+  startedAt: string;
+  finishedAt: string;
+  scanners: ScannerId[];
+  inventory: Inventory;
+  findings: Finding[];
+  alerts: Alert[];
+  coverage: {
+    vuln?: VulnCoverage;
+    malware?: MalwareCoverage;
+    /** Disk, volume and filesystem issues met on the way to the files. */
+    target: Issue[];
+  };
+}
