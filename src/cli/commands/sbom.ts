@@ -1,0 +1,73 @@
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { isSbomFormat, SBOM_FORMATS, writeSbom } from '../../inventory/sbom/index.ts';
+import { inventoryTarget } from '../../scan/inventory.ts';
+import { UsageError } from '../../util/errors.ts';
+
+export const SBOM_HELP = `Usage: hullscan sbom <target> [options]
+
+Writes the software bill of materials of a node disk image, filesystem image, HTTPS URL of
+one, or directory: the OS, every OS package (dpkg, rpm, apk) and the Go modules built into
+binaries no package owns, each with its package URL and the file it was read from.
+See docs/sbom.md.
+
+Options:
+      --format F        cyclonedx (default; CycloneDX 1.6 JSON), spdx (SPDX 2.3 JSON) or
+                        json (the Inventory JSON form, lossless).
+  -o, --output FILE     Write to FILE (replaced atomically) instead of standard output.
+      --volume ID       Volume to read ("p1", "lvm:vg0/root" or an index from disk inspect);
+                        default: the root filesystem, chosen by probe.
+  -h, --help            Show this help.
+
+'hullscan scan --sbom FILE' re-matches a cyclonedx or json SBOM without reading the disk again.
+`;
+
+export interface SbomCommandIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+export async function sbomCommand(args: string[], io: SbomCommandIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      format: { type: 'string', default: 'cyclonedx' },
+      output: { type: 'string', short: 'o' },
+      volume: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    io.out(SBOM_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError(`sbom takes one target\n\n${SBOM_HELP}`);
+  const format = values.format;
+  if (!isSbomFormat(format)) throw new UsageError(`unknown --format '${format}' (${SBOM_FORMATS.join(', ')})`);
+  if (values.output === '') throw new UsageError('--output needs a file name');
+  const opened = await inventoryTarget(positionals[0]!, values.volume === undefined ? {} : { volume: values.volume });
+  let text: string;
+  try {
+    text = writeSbom(opened.inventory, format);
+  } finally {
+    await opened.close();
+  }
+  if (values.output === undefined) {
+    io.out(text);
+  } else {
+    // Write beside the destination, then rename: a failed write never leaves a half SBOM behind.
+    const tmp = `${values.output}.tmp-${process.pid}`;
+    try {
+      await writeFile(tmp, text);
+      await rename(tmp, values.output);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    const n = opened.inventory.packages.length;
+    const gaps = opened.inventory.issues.length;
+    io.err(`hullscan: wrote ${format} SBOM of ${n} packages to ${values.output}${gaps > 0 ? ` (${gaps} coverage issues: see the document)` : ''}\n`);
+  }
+  return 0;
+}
