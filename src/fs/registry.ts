@@ -4,6 +4,7 @@
  */
 import type { BlockSource } from '../disk/index.ts';
 import { NotThisFormatError } from '../util/errors.ts';
+import { openBtrfs } from './btrfs/index.ts';
 import { openExt4 } from './ext4/index.ts';
 import type { PathFileSystem } from './path-fs.ts';
 import { openXfs } from './xfs/index.ts';
@@ -16,6 +17,7 @@ export interface FsDriver {
 export const FS_DRIVERS: readonly FsDriver[] = [
   { id: 'ext4', open: openExt4 },
   { id: 'xfs', open: openXfs },
+  { id: 'btrfs', open: openBtrfs },
 ];
 
 /** Opens the filesystem on a volume by probing every driver. */
