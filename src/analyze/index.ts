@@ -42,6 +42,11 @@ export interface Analyzer {
    * only metadata, not the disk.
    */
   readonly roots: readonly string[];
+  /**
+   * Optional: whether a directory at or below one of `roots` must be descended (default: yes).
+   * Lets an analyzer list `/usr/lib/modules` without walking every `.ko` below it.
+   */
+  descend?(path: string): boolean;
   analyze(input: AnalyzerInput): Promise<PartialInventory>;
 }
 

@@ -113,6 +113,11 @@ export interface KernelInfo {
   bootDefault?: string;
   /** How bootDefault was decided ("grubenv saved_entry", "grub.cfg first menuentry", "BLS default", "/boot/vmlinuz link"). */
   bootDefaultMethod?: string;
+  /**
+   * Installed releases newer than bootDefault (per the deb/rpm version order of the releases):
+   * patched kernels that will not run until the boot default changes. Empty when none.
+   */
+  newerThanBootDefault?: string[];
   /** The running kernel: filled from the Kubernetes API (node.status.nodeInfo.kernelVersion) later. */
   running?: string;
 }

@@ -1,0 +1,140 @@
+/**
+ * The analyzer runner: ONE walk of the filesystem, restricted to the directories some analyzer
+ * declares in `roots` (so an inventory reads metadata and package databases, never the whole
+ * disk — the lesson of trivy#8481), offering each entry to every analyzer's `wants`; then each
+ * analyzer in registry order, later ones seeing the OS and packages found before them. An
+ * analyzer that throws becomes a coverage Issue; the scan goes on.
+ */
+import type { FileSystem, Stat } from '../fs/index.ts';
+import type { PathFileSystem } from '../fs/path-fs.ts';
+import { walk } from '../fs/walk.ts';
+import type { Inventory, NodeIdentity, Package } from '../inventory/index.ts';
+import { mergeInventory } from '../inventory/merge.ts';
+import { issueFromError, type Issue } from '../util/issues.ts';
+import type { Analyzer, PartialInventory } from './index.ts';
+
+/**
+ * Entries the inventory walk visits at most. The walk covers only analyzer roots (a few
+ * thousand entries on a real node), so reaching this means a hostile or unusual tree.
+ */
+export const MAX_INVENTORY_WALK_ENTRIES = 2_000_000;
+/** Paths one analyzer may claim; more are dropped with an issue. */
+export const MAX_CLAIMED_FILES_PER_ANALYZER = 200_000;
+
+export interface RunOptions {
+  /** The target as shown to users. */
+  target: string;
+  node?: NodeIdentity;
+  /** Default: now. */
+  scannedAt?: Date;
+  /** Default MAX_INVENTORY_WALK_ENTRIES. */
+  maxEntries?: number;
+  /** Issues found before the inventory (opening the target) to carry into it. */
+  issues?: Issue[];
+}
+
+/**
+ * A root as the walk sees it. When a root's path goes through a symlink inside the image
+ * (`/var/lib/rpm -> ../../usr/lib/sysimage/rpm`, `/lib -> usr/lib`), the walk, which never
+ * follows links, reaches its files under the canonical path; `alias` maps them back.
+ */
+export interface WalkRoot {
+  analyzer: number;
+  /** The canonical (walked) path. */
+  path: string;
+  /** The path the analyzer declared, when it differs from `path`. */
+  alias?: string;
+}
+
+/** The declared roots plus, for each that resolves elsewhere inside the image, its canonical path. */
+export async function walkRoots(fs: PathFileSystem, analyzers: readonly Analyzer[]): Promise<WalkRoot[]> {
+  const roots: WalkRoot[] = [];
+  for (const [i, a] of analyzers.entries()) {
+    for (const root of a.roots) {
+      roots.push({ analyzer: i, path: root });
+      let canonical: string;
+      try {
+        canonical = await fs.realpath(root);
+      } catch {
+        // absent, or a link loop: the analyzer sees (and reports) what the walk finds
+        continue;
+      }
+      if (canonical !== root) roots.push({ analyzer: i, path: canonical, alias: root });
+    }
+  }
+  return roots;
+}
+
+function mapAlias(r: WalkRoot, path: string): string {
+  return r.alias === undefined ? path : r.alias + path.slice(r.path.length);
+}
+
+/** Whether a directory must be descended: it leads to a root, or lies at/under one the analyzer wants descended. */
+export function shouldDescend(analyzers: readonly Analyzer[], dir: string, roots?: readonly WalkRoot[]): boolean {
+  const list = roots ?? analyzers.flatMap((a, i) => a.roots.map((path) => ({ analyzer: i, path })));
+  for (const r of list) {
+    const a = analyzers[r.analyzer]!;
+    if (r.path === '/' || r.path.startsWith(dir === '/' ? '/' : dir + '/')) return true;
+    if (dir === r.path || dir.startsWith(r.path + '/')) {
+      if (a.descend === undefined || a.descend(mapAlias(r, dir))) return true;
+    }
+  }
+  return false;
+}
+
+export async function runAnalyzers(fs: PathFileSystem, analyzers: readonly Analyzer[], options: RunOptions): Promise<Inventory> {
+  const walkIssues: Issue[] = [];
+  const claimed = analyzers.map(() => [] as { path: string; stat: Stat }[]);
+  const seen = analyzers.map(() => new Set<string>());
+  const overflow = analyzers.map(() => false);
+  const fsIssuesBefore = fs.issues.length;
+  const claim = (i: number, path: string, stat: Stat) => {
+    if (seen[i]!.has(path)) return;
+    if (claimed[i]!.length >= MAX_CLAIMED_FILES_PER_ANALYZER) {
+      overflow[i] = true;
+      return;
+    }
+    seen[i]!.add(path);
+    claimed[i]!.push({ path, stat });
+  };
+  try {
+    const roots = await walkRoots(fs, analyzers);
+    const aliases = roots.filter((r) => r.alias !== undefined);
+    for await (const entry of walk(fs, { issues: walkIssues, maxEntries: options.maxEntries ?? MAX_INVENTORY_WALK_ENTRIES, descend: (p) => shouldDescend(analyzers, p, roots) })) {
+      const direct = analyzers.map((a) => a.wants(entry.path, entry.stat));
+      for (const [i, wanted] of direct.entries()) if (wanted) claim(i, entry.path, entry.stat);
+      // Offer the declared spelling of a path found under a root's canonical path, unless the
+      // analyzer already takes the canonical spelling (the kernel analyzer lists both /lib/modules and /usr/lib/modules).
+      for (const r of aliases) {
+        if (direct[r.analyzer] || !(entry.path === r.path || entry.path.startsWith(r.path + '/'))) continue;
+        const alias = mapAlias(r, entry.path);
+        if (analyzers[r.analyzer]!.wants(alias, entry.stat)) claim(r.analyzer, alias, entry.stat);
+      }
+    }
+  } catch (err) {
+    // A walk that cannot even start (unreadable root) leaves every analyzer without input.
+    walkIssues.push(issueFromError(err, 'inventory.walk', '/'));
+  }
+  const parts: PartialInventory[] = [{ issues: [...(options.issues ?? []), ...walkIssues] }];
+  const versions: Record<string, number> = {};
+  let os: Inventory['os'];
+  const packages: Package[] = [];
+  for (const [i, a] of analyzers.entries()) {
+    versions[a.id] = a.version;
+    if (overflow[i]) {
+      parts.push({ issues: [{ severity: 'error', code: 'inventory.claim-budget', message: `analyzer ${a.id} claimed more than ${MAX_CLAIMED_FILES_PER_ANALYZER} paths; the rest were not read` }] });
+    }
+    try {
+      const previous = os === undefined ? { packages: [...packages] } : { os, packages: [...packages] };
+      const part = await a.analyze({ fs: fs as FileSystem, files: claimed[i]!, previous });
+      if (part.os && !os) os = part.os;
+      packages.push(...(part.packages ?? []));
+      parts.push(part);
+    } catch (err) {
+      parts.push({ issues: [issueFromError(err, 'inventory.analyzer-failed', `analyzer ${a.id}`)] });
+    }
+  }
+  parts.push({ issues: fs.issues.slice(fsIssuesBefore) });
+  const header = { target: options.target, scannedAt: (options.scannedAt ?? new Date()).toISOString(), analyzers: versions };
+  return mergeInventory(options.node ? { ...header, node: options.node } : header, parts);
+}
