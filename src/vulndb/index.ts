@@ -125,7 +125,10 @@ export interface DbStatus {
 
 /** The read side of the vulnerability database, used by the matcher. Synchronous (node:sqlite). */
 export interface VulnDb {
-  /** Every affected-package row for this package name in this namespace. */
+  /**
+   * Every affected-package row for this package name in this namespace. Answers may be cached
+   * and shared between calls: treat the returned records as read-only.
+   */
   lookup(namespace: Namespace, name: string): AffectedRecord[];
   /** Whether any data exists for the namespace (no data is a coverage gap, never 0 findings). */
   hasNamespace(namespace: Namespace): boolean;
@@ -141,6 +144,11 @@ export interface NormalizeReport {
   malformed: number;
   /** The first few malformed records' reasons, for the import report. */
   malformedExamples: string[];
+  /**
+   * Well-formed data deliberately not imported, by reason ("withdrawn", "git-range",
+   * "unsupported-ecosystem:PyPI"): counted so that a coverage question can be answered.
+   */
+  skipped?: Record<string, number>;
 }
 
 /**

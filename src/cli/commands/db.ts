@@ -1,0 +1,190 @@
+/**
+ * `hullscan db import|update|status`: the local vulnerability database (src/vulndb/, docs/vulndb.md).
+ */
+import { parseArgs } from 'node:util';
+import { UsageError } from '../../util/errors.ts';
+import type { DbStatus } from '../../vulndb/index.ts';
+import { defaultDbPath, importFeeds, openVulnDb, type ImportReport } from '../../vulndb/store.ts';
+import { parseSourceUrl, readUpdateConfig, resolveFeeds, updateDb, type FeedUrls } from '../../vulndb/update.ts';
+import { renderTable } from '../table.ts';
+
+/** `db status` exit code when the database (or one of its sources) is older than --max-age. */
+export const EXIT_STALE = 1;
+export const DEFAULT_MAX_AGE = '72h';
+
+export const DB_HELP = `Usage: hullscan db <import|update|status> [options]
+
+  db import <file|dir|url>… [--db PATH]
+      Import feed files offline: OSV (JSON, JSONL, .gz, a directory, an ecosystem all.zip),
+      Azure Linux / CBL-Mariner OVAL XML(.gz), Alpine secdb JSON, CISA KEV JSON, FIRST EPSS
+      CSV(.gz). The kind is
+      detected from the content. Re-importing a file replaces what it imported before.
+  db update [--db PATH] [--source-url ID=URL|ID=off]… [--config FILE] [--allow-private-urls]
+      Download the public feeds and rebuild the database (osv-debian, osv-ubuntu, osv-alpine,
+      osv-go, azurelinux-3.0-oval, mariner-2.0-oval, kev, epss; ID=off drops one, a new ID
+      adds a feed). A failed download keeps the previous database.
+  db status [--db PATH] [--max-age 72h] [--format table|json]
+      Sources, record counts, newest record, built at. Exit code ${EXIT_STALE} with a WARNING when
+      the database or a source is older than --max-age (units s, m, h, d, w).
+
+Options:
+      --db PATH              Database file (default: $HULLSCAN_DB, else
+                             $XDG_DATA_HOME/hullscan/vuln.db, else ~/.local/share/hullscan/vuln.db).
+      --allow-private-urls   Allow http:// and loopback / private addresses (tests, internal
+                             mirrors). Cloud metadata addresses stay refused.
+  -h, --help                 Show this help.
+`;
+
+type Out = (s: string) => void;
+
+export async function db(sub: string | undefined, args: string[], out: Out, err: Out = (s) => process.stderr.write(s)): Promise<number> {
+  if (sub === 'import') return dbImport(args, out);
+  if (sub === 'update') return dbUpdate(args, out, err);
+  if (sub === 'status') return dbStatus(args, out, err);
+  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
+    out(DB_HELP);
+    return sub === undefined ? 2 : 0;
+  }
+  throw new UsageError(`unknown db command '${sub}': expected import, update or status`);
+}
+
+async function dbImport(args: string[], out: Out): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { db: { type: 'string' }, 'allow-private-urls': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) {
+    out(DB_HELP);
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError('db import needs at least one feed file, directory or URL');
+  const path = defaultDbPath(values.db);
+  const report = await importFeeds(path, positionals, { fetch: { allowPrivateUrls: values['allow-private-urls'] === true } });
+  out(renderImport(report));
+  return 0;
+}
+
+async function dbUpdate(args: string[], out: Out, err: Out): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      db: { type: 'string' },
+      'source-url': { type: 'string', multiple: true },
+      config: { type: 'string' },
+      'allow-private-urls': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    out(DB_HELP);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`db update takes no arguments (got ${positionals.length}); use db import for files`);
+  const config = values.config === undefined ? { feeds: {}, fetch: {} } : await readUpdateConfig(values.config);
+  const overrides: FeedUrls = {};
+  for (const arg of values['source-url'] ?? []) {
+    const [id, url] = parseSourceUrl(arg);
+    overrides[id] = url;
+  }
+  const fetch = { ...config.fetch };
+  if (values['allow-private-urls']) fetch.allowPrivateUrls = true;
+  const path = defaultDbPath(values.db);
+  const report = await updateDb(path, resolveFeeds(config.feeds, overrides), {
+    fetch,
+    onProgress: (e) => err(e.phase === 'download' ? `downloading ${e.id}: ${e.url}\n` : `downloaded ${e.id}: ${e.bytes ?? 0} bytes\n`),
+  });
+  out(renderImport(report));
+  return 0;
+}
+
+function renderImport(r: ImportReport): string {
+  const rows = r.feeds.map((f) => [
+    f.source,
+    f.name,
+    String(f.advisories),
+    String(f.affected),
+    String(f.malformed),
+    Object.entries(f.skipped)
+      .map(([k, n]) => `${k}=${n}`)
+      .join(' '),
+  ]);
+  let s = `Database ${r.dbPath} built at ${r.builtAt}\n` + renderTable(['SOURCE', 'FEED', 'RECORDS', 'AFFECTED', 'MALFORMED', 'SKIPPED'], rows);
+  for (const f of r.feeds) {
+    if (f.malformed === 0) continue;
+    s += `\n${f.malformed} malformed record(s) in ${f.name} were counted and skipped, e.g.:\n`;
+    for (const e of f.malformedExamples.slice(0, 5)) s += `  ${e}\n`;
+  }
+  return s;
+}
+
+const AGE_UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** "72h" → milliseconds. */
+export function parseAge(text: string): number {
+  const m = /^(\d{1,6})([smhdw])$/.exec(text.trim());
+  if (!m) throw new UsageError(`--max-age expects a number and a unit (s, m, h, d, w), e.g. 72h; got "${text.slice(0, 40)}"`);
+  return Number(m[1]) * AGE_UNITS_MS[m[2]!]!;
+}
+
+/** Warnings for a database older than maxAgeMs: the build, and each source's newest record. */
+export function staleness(status: DbStatus, maxAgeMs: number, now: Date): string[] {
+  const warnings: string[] = [];
+  const limit = now.getTime() - maxAgeMs;
+  const age = (iso: string): string => {
+    const hours = Math.floor((now.getTime() - Date.parse(iso)) / 3_600_000);
+    return hours < 48 ? `${hours} h` : `${Math.floor(hours / 24)} days`;
+  };
+  if (status.builtAt === undefined) warnings.push('the database has never been built');
+  else if (Date.parse(status.builtAt) < limit) warnings.push(`the database was built at ${status.builtAt}, ${age(status.builtAt)} ago: run 'hullscan db update'`);
+  for (const s of status.sources) {
+    // Undated feeds (Alpine secdb) are judged by the build time alone.
+    if (s.newestRecord !== undefined && Date.parse(s.newestRecord) < limit) warnings.push(`source ${s.source}: newest record is from ${s.newestRecord}, ${age(s.newestRecord)} ago`);
+  }
+  if (status.sources.length === 0) warnings.push('the database holds no feed');
+  return warnings;
+}
+
+async function dbStatus(args: string[], out: Out, err: Out): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      db: { type: 'string' },
+      'max-age': { type: 'string', default: DEFAULT_MAX_AGE },
+      format: { type: 'string', default: 'table' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    out(DB_HELP);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError('db status takes no arguments');
+  if (values.format !== 'table' && values.format !== 'json') throw new UsageError(`--format must be table or json, got "${values.format.slice(0, 20)}"`);
+  const maxAgeMs = parseAge(values['max-age']);
+  const v = openVulnDb(defaultDbPath(values.db));
+  let status: DbStatus;
+  try {
+    status = v.status();
+  } finally {
+    v.close();
+  }
+  const warnings = staleness(status, maxAgeMs, new Date());
+  if (values.format === 'json') {
+    out(JSON.stringify({ ...status, maxAge: values['max-age'], stale: warnings.length > 0, warnings }, null, 2) + '\n');
+  } else {
+    out(`Database ${status.path} (schema ${status.schemaVersion}), built at ${status.builtAt ?? 'never'}\n`);
+    out(
+      renderTable(
+        ['SOURCE', 'FEEDS', 'RECORDS', 'AFFECTED', 'MALFORMED', 'NEWEST RECORD', 'IMPORTED AT'],
+        status.sources.map((s) => [s.source, String(s.feeds.length), String(s.advisories), String(s.affectedPackages), String(s.malformed), s.newestRecord ?? '-', s.importedAt]),
+      ),
+    );
+    out(`Namespaces: ${status.namespaces.map((n) => `${n.namespace} (${n.advisories})`).join(', ') || 'none'}\n`);
+    out(`KEV entries: ${status.kevEntries}; EPSS scores: ${status.epssScores}${status.epssDate ? ` (${status.epssDate})` : ''}\n`);
+  }
+  for (const w of warnings) err(`WARNING: ${w}\n`);
+  return warnings.length > 0 ? EXIT_STALE : 0;
+}
