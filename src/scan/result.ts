@@ -35,6 +35,27 @@ export interface MalwareCoverage {
   issues: Issue[];
 }
 
+/** Why a finding was taken out of `findings` by the scan's policy (it is kept here, never dropped silently). */
+export interface SuppressedFinding {
+  finding: Finding;
+  /** Which filter: the severity list, --ignore-unfixed, an ignore-file entry, or a VEX statement. */
+  by: 'severity' | 'ignore-unfixed' | 'ignorefile' | 'vex';
+  /** The rule that matched: "severity not in critical,high", "CVE-2024-1234 (.hullscanignore:3)", a VEX statement id. */
+  rule: string;
+  reason?: string;
+  /** Ignore-file entries: the expiry date (YYYY-MM-DD), after which the entry stops applying. */
+  expires?: string;
+}
+
+/** The filters that were applied, and what they reported (expired ignore entries, VEX statements that matched nothing). */
+export interface PolicySummary {
+  severities?: string[];
+  ignoreUnfixed: boolean;
+  ignorefile?: string;
+  vex?: string[];
+  issues: Issue[];
+}
+
 export interface ScanResult {
   schemaVersion: typeof SCAN_RESULT_SCHEMA_VERSION;
   target: string;
@@ -46,6 +67,9 @@ export interface ScanResult {
   inventory: Inventory;
   findings: Finding[];
   alerts: Alert[];
+  /** Findings the policy (severity, --ignore-unfixed, ignore file, VEX) removed from `findings`. */
+  suppressed?: SuppressedFinding[];
+  policy?: PolicySummary;
   coverage: {
     vuln?: VulnCoverage;
     malware?: MalwareCoverage;

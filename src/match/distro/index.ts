@@ -1,0 +1,167 @@
+/**
+ * OS packages (deb, rpm, apk) against their distro release's namespace ("ubuntu:22.04",
+ * "debian:12", "azurelinux:3.0", "alpine:3.21").
+ *
+ * Feeds keyed by SOURCE package (Debian, Ubuntu, Azure Linux OVAL: `nameKind` 'source') are
+ * queried with the package's source name and compared with the SOURCE version: a binNMU
+ * ("1.2-3+b1") changes only the binary version, and a fix is published as a source version.
+ * Feeds keyed by binary name are compared with the binary version. Alpine's secdb and OSV are
+ * keyed by origin (the apk's source), so apk packages are also looked up by origin whatever the
+ * feed calls its names. Same approach as grype's dpkg matcher (grype/matcher/dpkg: match by
+ * source, "indirect" upstream) and trivy's pkg/detector/ospkg.
+ *
+ * Kernels: Debian and Ubuntu build signed kernel images from a separate `linux-signed-*` source
+ * whose version is not the kernel's; the trackers file CVEs under the unsigned source (Debian
+ * "linux", Ubuntu "linux-azure"), so signed images are matched under that name with their binary
+ * version (equal to the kernel source version).
+ */
+import type { Inventory, KernelInfo, Package } from '../../inventory/index.ts';
+import type { Issue } from '../../util/issues.ts';
+import { schemeFor } from '../../version/index.ts';
+import type { AffectedRecord, Namespace, VulnDb } from '../../vulndb/index.ts';
+import { osNamespace } from '../../vulndb/namespace.ts';
+import { advisoryRank, decide, evaluate, namedIssue, vulnerabilityIds, type Candidate } from '../common.ts';
+import type { Finding, Matcher, MatchResult } from '../index.ts';
+
+const OS_TYPES = new Set<Package['type']>(['deb', 'rpm', 'apk']);
+
+/** Source packages that build kernels: their findings are marked for the kernel that boots. */
+const KERNEL_SOURCE = /^(?:linux|kernel|linux-signed(?:-[a-z0-9.+-]+)?|kernel-(?:azure|hci|64k|rt|uki|mshv|lpg-innovate)|linux-(?:azure|aws|gcp|gke|gkeop|hwe|oem|lowlatency|kvm|oracle|ibm|intel|nvidia|raspi|realtime|fips|riscv|bluefield|xilinx|starfive|iot|lts)(?:-[a-z0-9.+-]+)?)$/;
+
+export function isKernelSource(name: string): boolean {
+  return KERNEL_SOURCE.test(name);
+}
+
+/** The OS display name used in coverage messages: "flatcar 3815". */
+export function osLabel(inventory: Inventory): string {
+  const os = inventory.os;
+  if (os === undefined) return 'unknown OS';
+  return `${os.family === 'unknown' ? os.id || 'unknown' : os.family} ${os.versionId}`.trim();
+}
+
+interface LookupPlan {
+  name: string;
+  version: string;
+  /** Which feed name kinds this lookup accepts. */
+  kinds: ReadonlySet<AffectedRecord['affected']['nameKind']>;
+  matchedOn: 'source' | 'binary';
+  note?: string;
+}
+
+/** rpm SOURCERPM names carry no epoch; the binary's epoch is the source's (they are one build). */
+function sourceVersion(pkg: Package): string {
+  const v = pkg.source?.version ?? pkg.version;
+  if (pkg.type === 'rpm' && pkg.epoch !== undefined && pkg.epoch !== 0 && !v.includes(':')) return `${pkg.epoch}:${v}`;
+  return v;
+}
+
+function binaryVersion(pkg: Package): string {
+  if (pkg.type === 'rpm' && pkg.epoch !== undefined && pkg.epoch !== 0 && !pkg.version.includes(':')) return `${pkg.epoch}:${pkg.version}`;
+  return pkg.version;
+}
+
+function plans(pkg: Package, family: string): LookupPlan[] {
+  const srcName = pkg.source?.name ?? pkg.name;
+  const out: LookupPlan[] = [];
+  const signed = /^linux-signed(-.+)?$/.exec(srcName);
+  if (signed && pkg.type === 'deb') {
+    const unsigned = family === 'debian' ? 'linux' : `linux${signed[1] ?? ''}`.replace(/-(amd64|arm64|i386)$/, '');
+    out.push({ name: unsigned, version: pkg.version, kinds: new Set(['source']), matchedOn: 'source', note: `signed kernel: matched as ${unsigned} with the binary version` });
+  }
+  out.push({ name: srcName, version: sourceVersion(pkg), kinds: new Set(pkg.type === 'apk' ? ['source', 'binary'] : ['source']), matchedOn: 'source' });
+  if (srcName !== pkg.name || pkg.type !== 'apk') out.push({ name: pkg.name, version: binaryVersion(pkg), kinds: new Set(['binary']), matchedOn: 'binary' });
+  return out;
+}
+
+/** The installed kernel release a kernel package belongs to, with whether it boots by default. */
+export function kernelOf(pkg: Package, kernel: KernelInfo | undefined): Finding['kernel'] | undefined {
+  if (kernel === undefined || !isKernelSource(pkg.source?.name ?? pkg.name)) return undefined;
+  const image = kernel.installed.find((k) => k.packageName === pkg.name)
+    ?? kernel.installed.find((k) => pkg.name.endsWith(`-${k.release}`) || pkg.name.includes(`-${k.release}-`))
+    ?? (pkg.type === 'rpm' ? kernel.installed.find((k) => k.release === pkg.version || k.release.startsWith(`${pkg.version}.`)) : undefined);
+  if (image === undefined) return undefined;
+  const bootsByDefault = kernel.bootDefault !== undefined ? kernel.bootDefault === image.release : kernel.installed.length === 1;
+  return { release: image.release, bootsByDefault };
+}
+
+export const distroMatcher: Matcher = {
+  id: 'distro',
+  handles(pkg: Package): boolean {
+    return OS_TYPES.has(pkg.type);
+  },
+  match(packages: Package[], inventory: Inventory, db: VulnDb): MatchResult {
+    const issues: Issue[] = [];
+    if (packages.length === 0) return { findings: [], issues, assessed: [] };
+    const os = inventory.os;
+    if (os === undefined) {
+      issues.push({ severity: 'error', code: 'match.no-os', message: `no operating system detected: ${packages.length} OS packages not assessed for vulnerabilities` });
+      return { findings: [], issues, assessed: [] };
+    }
+    const namespace: Namespace | undefined = osNamespace(os);
+    if (namespace === undefined || !db.hasNamespace(namespace)) {
+      const ns = namespace === undefined ? 'no namespace known' : `namespace ${namespace}`;
+      issues.push({ severity: 'error', code: 'match.no-data', message: `no vulnerability data for ${osLabel(inventory)} (${ns}): ${packages.length} OS packages not assessed`, location: os.evidence[0]?.path ?? 'os-release' });
+      return { findings: [], issues, assessed: [] };
+    }
+    const family = namespace.split(':')[0] ?? '';
+    const cache = new Map<string, AffectedRecord[]>();
+    const lookup = (name: string): AffectedRecord[] => {
+      let rows = cache.get(name);
+      if (rows === undefined) {
+        rows = db.lookup(namespace, name);
+        cache.set(name, rows);
+      }
+      return rows;
+    };
+    const findings: Finding[] = [];
+    const unparseable: string[] = [];
+    const undecidable = new Set<string>();
+    // Binaries of one source share its name and version: their candidates are computed once.
+    const byPlan = new Map<string, Candidate[]>();
+    const planCandidates = (plan: LookupPlan, schemeId: Package['versionScheme']): Candidate[] => {
+      const key = `${plan.name}\0${plan.version}\0${[...plan.kinds].join(',')}\0${plan.matchedOn}\0${schemeId}`;
+      const cached = byPlan.get(key);
+      if (cached !== undefined) return cached;
+      const out: Candidate[] = [];
+      for (const record of lookup(plan.name)) {
+        if (!plan.kinds.has(record.affected.nameKind)) continue;
+        const verdict = evaluate(record.affected, plan.version, schemeFor(record.affected.versionScheme));
+        if (verdict === undefined) {
+          undecidable.add(record.advisory.id);
+          continue;
+        }
+        if (plan.note !== undefined) verdict.comparison += `; ${plan.note}`;
+        for (const vid of vulnerabilityIds(record.advisory)) {
+          out.push({ record, vulnerabilityId: vid, verdict, matchedOn: plan.matchedOn, comparedName: plan.name, comparedVersion: plan.version, rank: advisoryRank(record.advisory, namespace, vid) });
+        }
+      }
+      byPlan.set(key, out);
+      return out;
+    };
+    let assessed = 0;
+    for (const pkg of packages) {
+      const scheme = schemeFor(pkg.versionScheme);
+      const pkgPlans = plans(pkg, family);
+      const bad = pkgPlans.find((p) => !scheme.valid(p.version));
+      if (bad !== undefined) {
+        unparseable.push(`${pkg.name} ${bad.version}`);
+        continue;
+      }
+      assessed++;
+      const candidates: Candidate[] = [];
+      for (const plan of pkgPlans) candidates.push(...planCandidates(plan, scheme.id));
+      const kernel = kernelOf(pkg, inventory.kernel);
+      for (const f of decide(pkg, namespace, candidates, db)) {
+        if (kernel !== undefined) f.kernel = { ...kernel };
+        findings.push(f);
+      }
+    }
+    if (unparseable.length > 0) {
+      issues.push(namedIssue('warning', 'match.version-unparseable', `${unparseable.length} packages not assessed: their versions do not parse in their scheme`, unparseable, namespace));
+    }
+    if (undecidable.size > 0) {
+      issues.push(namedIssue('warning', 'match.advisory-undecidable', `${undecidable.size} advisories say "fixed" but give no version range, so they could not be compared`, [...undecidable].sort(), namespace));
+    }
+    return { findings, issues, assessed: [{ namespace, packages: assessed }] };
+  },
+};
