@@ -4,11 +4,17 @@
  * exit-code rule. Suppressed findings move to `result.suppressed` with the rule that took them;
  * nothing is dropped silently. Formats are documented in docs/scanning.md.
  *
- * Ignore file (`.hullscanignore`), one entry per line, YAML-free:
+ * Ignore file: YAML (JSON is YAML too) with entries of id, optional package, reason, expires:
+ *     ignore:
+ *       - id: CVE-2024-5678
+ *         package: openssl          # binary or source name, or a purl (version optional)
+ *         reason: not reachable on nodes; tracked in SEC-123
+ *         expires: 2026-12-31
+ * Trivy's `.trivyignore.yaml` shape is read too (`vulnerabilities:` with id, purls, statement,
+ * expired_at). A file that is not a YAML mapping is read as the one-line-per-entry form:
  *     CVE-2024-1234                                  # reason
- *     CVE-2024-5678 openssl exp:2026-12-31           # reason; package = binary or source name
- *     GO-2024-2963 pkg:golang/stdlib exp:2027-01-31  # or a purl (version optional)
- * or JSON: {"ignore":[{"id":"CVE-…","package":"openssl","expires":"2026-12-31","reason":"…"}]}.
+ *     CVE-2024-5678 openssl exp:2026-12-31           # reason
+ *     GO-2024-2963 pkg:golang/stdlib exp:2027-01-31
  * An entry applies through the end of its expiry day (UTC); expired entries stop suppressing and
  * are reported as policy issues.
  *
@@ -19,6 +25,7 @@
  * timestamp, then document order), as the spec's "most recent statement wins" rule says.
  */
 import { readFile, stat } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
 import { parsePurl, packagePurl, type PackageUrl } from '../inventory/sbom/purl.ts';
 import type { Package } from '../inventory/index.ts';
 import type { Finding } from '../match/index.ts';
@@ -106,27 +113,62 @@ function validDate(d: string): boolean {
   return !Number.isNaN(t.getTime()) && t.toISOString().slice(0, 10) === d;
 }
 
-/** Parses an ignore file's text: the line format or JSON (first non-blank character '{'). */
+/** Trivy entries name packages by `purls: [...]`; one purl is kept (more would need one entry each). */
+function trivyPurl(o: Record<string, unknown>, where: string): string | undefined {
+  const purls = o['purls'];
+  if (purls === undefined || purls === null) return undefined;
+  if (!Array.isArray(purls) || purls.length !== 1 || typeof purls[0] !== 'string') throw new UsageError(`${where}: "purls" must list exactly one purl (write one entry per package)`);
+  return purls[0];
+}
+
+/** YAML aliases allowed in an ignore file: enough for hand-written anchors, too few for a billion-laughs bomb. */
+const MAX_YAML_ALIASES = 100;
+
+/** Parses YAML text into a value, or undefined when it is not YAML at all (then the line form applies). */
+function yamlDocument(text: string, name: string): unknown {
+  try {
+    return parseYaml(text, { schema: 'core', maxAliasCount: MAX_YAML_ALIASES, uniqueKeys: true, prettyErrors: false });
+  } catch (err) {
+    // A document that starts like a mapping but is broken is an error, not a line-format file.
+    if (/^\s*(ignore|vulnerabilities)\s*:|^\s*\{/m.test(text)) throw new UsageError(`ignore file ${name}: not valid YAML: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+function entryString(o: Record<string, unknown>, key: string, where: string): string | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new UsageError(`${where}: "${key}" must be a string`);
+  return v;
+}
+
+/**
+ * Parses an ignore file's text: a YAML mapping with `ignore:` (ours) or `vulnerabilities:`
+ * (Trivy's .trivyignore.yaml), else the one-entry-per-line form.
+ */
 export function parseIgnoreFile(text: string, name: string): IgnoreEntry[] {
   const entries: IgnoreEntry[] = [];
-  if (text.trimStart().startsWith('{')) {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch (err) {
-      throw new UsageError(`ignore file ${name}: not valid JSON: ${(err as Error).message}`);
-    }
-    const list = (doc as { ignore?: unknown }).ignore;
-    if (!Array.isArray(list)) throw new UsageError(`ignore file ${name}: expected {"ignore": [...]}`);
+  const doc = yamlDocument(text, name);
+  if (doc !== null && typeof doc === 'object' && !Array.isArray(doc)) {
+    const map = doc as Record<string, unknown>;
+    const trivy = map['ignore'] === undefined && map['vulnerabilities'] !== undefined;
+    const list = trivy ? map['vulnerabilities'] : map['ignore'];
+    if (!Array.isArray(list)) throw new UsageError(`ignore file ${name}: expected a list under "ignore:"`);
     for (const [i, e] of list.slice(0, MAX_POLICY_ENTRIES).entries()) {
+      const where = `${name}#${i}`;
+      if (e === null || typeof e !== 'object' || Array.isArray(e)) throw new UsageError(`${where}: an entry must be a mapping with "id"`);
       const o = e as Record<string, unknown>;
-      if (typeof o?.id !== 'string' || o.id === '') throw new UsageError(`ignore file ${name}: entry ${i} has no "id"`);
-      const entry: IgnoreEntry = { id: o.id, where: `${name}#${i}` };
-      if (typeof o.package === 'string' && o.package !== '') entry.package = o.package;
-      if (typeof o.reason === 'string') entry.reason = o.reason;
-      if (o.expires !== undefined) {
-        if (typeof o.expires !== 'string' || !validDate(o.expires)) throw new UsageError(`ignore file ${name}: entry ${i} "expires" must be YYYY-MM-DD`);
-        entry.expires = o.expires;
+      const id = entryString(o, 'id', where);
+      if (id === undefined || id === '') throw new UsageError(`ignore file ${name}: entry ${i} has no "id"`);
+      const entry: IgnoreEntry = { id, where };
+      const pkg = trivy ? trivyPurl(o, where) : entryString(o, 'package', where);
+      if (pkg !== undefined && pkg !== '') entry.package = pkg;
+      const reason = entryString(o, trivy ? 'statement' : 'reason', where);
+      if (reason !== undefined) entry.reason = reason;
+      const expires = entryString(o, trivy ? 'expired_at' : 'expires', where);
+      if (expires !== undefined) {
+        if (!validDate(expires)) throw new UsageError(`ignore file ${name}: entry ${i} "${trivy ? 'expired_at' : 'expires'}" must be YYYY-MM-DD`);
+        entry.expires = expires;
       }
       entries.push(entry);
     }

@@ -72,6 +72,43 @@ describe('policy: ignore file', () => {
   });
 });
 
+describe('policy: YAML ignore file', () => {
+  const yaml = [
+    '# the team\'s accepted risks',
+    'ignore:',
+    '  - id: CVE-2024-2511',
+    '    reason: "accepted: libssl3 is not reachable"',
+    '  - id: CVE-2024-6387',
+    '    package: openssh',
+    '    reason: expired yesterday',
+    '    expires: 2026-11-30',
+    '  - id: CVE-2023-5678',
+    '    package: pkg:deb/ubuntu/ovmf',
+    '    expires: 2026-12-01',
+    '',
+  ].join('\n');
+  it('entries carry id, optional package, reason and expires, and apply exactly as the line form does', () => {
+    const e = parseIgnoreFile(yaml, 'ignore.yaml');
+    assert.deepEqual(e[1], { id: 'CVE-2024-6387', package: 'openssh', expires: '2026-11-30', reason: 'expired yesterday', where: 'ignore.yaml#1' });
+    const r = applyPolicy(base(), { ignore: e, now: NOW });
+    assert.deepEqual(ids(r), ['CVE-2024-26925', 'CVE-2024-6387', 'CVE-2099-0001']);
+    assert.equal(r.policy!.issues[0]!.code, 'policy.ignore-expired');
+  });
+  it("reads Trivy's .trivyignore.yaml shape (vulnerabilities, purls, statement, expired_at)", () => {
+    const e = parseIgnoreFile('vulnerabilities:\n  - id: CVE-2024-6387\n    purls: ["pkg:deb/ubuntu/openssh-server"]\n    statement: mitigated by network policy\n    expired_at: 2027-01-31\n', '.trivyignore.yaml');
+    assert.deepEqual(e, [{ id: 'CVE-2024-6387', package: 'pkg:deb/ubuntu/openssh-server', reason: 'mitigated by network policy', expires: '2027-01-31', where: '.trivyignore.yaml#0' }]);
+  });
+  it('malformed YAML, entries without id, non-string fields and bad dates are usage errors; alias bombs are refused', () => {
+    assert.throws(() => parseIgnoreFile('ignore:\n  - id: [unclosed\n', 'f.yaml'), /f.yaml: not valid YAML/);
+    assert.throws(() => parseIgnoreFile('ignore:\n  - reason: x\n', 'f.yaml'), /entry 0 has no "id"/);
+    assert.throws(() => parseIgnoreFile('ignore:\n  - id: CVE-1\n    expires: 2026-02-30\n', 'f.yaml'), /"expires" must be YYYY-MM-DD/);
+    assert.throws(() => parseIgnoreFile('ignore:\n  - id: 12\n', 'f.yaml'), /"id" must be a string/);
+    assert.throws(() => parseIgnoreFile('ignore: {id: CVE-1}\n', 'f.yaml'), /expected a list under "ignore:"/);
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9).fill('*' + String.fromCharCode(97 + i)).join(', ')}]`), 'ignore: []'].join('\n');
+    assert.throws(() => parseIgnoreFile(bomb, 'bomb.yaml'), /not valid YAML|alias/i);
+  });
+});
+
 describe('policy: OpenVEX 0.2', () => {
   const doc = (statements: unknown[]): string => JSON.stringify({ '@context': 'https://openvex.dev/ns/v0.2.0', '@id': 'https://example.com/vex/1', author: 'sec team', timestamp: '2026-11-01T00:00:00Z', version: 1, statements });
   it('not_affected and fixed suppress the matching (vulnerability, product purl); under_investigation and affected keep it', () => {

@@ -27,7 +27,7 @@ Options:
   --output FILE         Write the report to FILE instead of stdout
   --severity LIST       Keep only these severities (critical,high,medium,low,negligible,unknown)
   --ignore-unfixed      Drop findings without a fixed version
-  --ignorefile FILE     Ignore list (.hullscanignore lines or JSON; entries may expire)
+  --ignorefile FILE     Ignore list: YAML (id, package, reason, expires), .trivyignore.yaml or lines
   --vex FILE            OpenVEX document; not_affected / fixed statements suppress (repeatable)
   --exit-code N         Exit with N when findings remain after filters or alerts exist (default 0)
   --db PATH             Vulnerability database (default: $HULLSCAN_DB or ~/.local/share/hullscan/vuln.db)
