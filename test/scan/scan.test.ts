@@ -157,4 +157,42 @@ describe('scanTarget and hullscan scan', () => {
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /unknown --format 'xml'/);
   });
+  it('CLI malware flags: engines, suppression file and exclusions reach the scan; misuse is a usage error', async (t) => {
+    const root = await smallCopy(t, 'cli-malware');
+    if (root === undefined) return;
+    mkdirSync(join(root, 'usr/local/bin'), { recursive: true });
+    mkdirSync(join(root, 'srv'), { recursive: true });
+    writeFileSync(join(root, 'usr/local/bin/eicar.com'), eicarBytes());
+    writeFileSync(join(root, 'srv/eicar.txt'), eicarBytes());
+    const run = (...args: string[]) => spawnSync(process.execPath, [BIN, 'scan', root, '--db', dbPath, ...args], { encoding: 'utf8' });
+    const malwareAlerts = (stdout: string) => (JSON.parse(stdout) as ScanResult).alerts.filter((a) => a.kind === 'malware' && a.suppressed === undefined);
+
+    // Only the hash engine: EICAR is found by its SHA-256 in both places, by no other engine.
+    const hashOnly = run('--scanners', 'vuln,malware', '--malware-engines', 'hash', '--format', 'json', '--exit-code', '9');
+    assert.equal(hashOnly.status, 9, hashOnly.stderr);
+    const found = malwareAlerts(hashOnly.stdout);
+    assert.deepEqual([...new Set(found.map((a) => a.engine))], ['hash']);
+    assert.deepEqual(found.map((a) => a.path).sort(), ['/srv/eicar.txt', '/usr/local/bin/eicar.com']);
+    assert.deepEqual((JSON.parse(hashOnly.stdout) as ScanResult).coverage.malware?.engines.map((e) => e.id), ['hash']);
+
+    // An exclusion glob and a suppression file (by path, with a reason) each take one away.
+    const suppress = join(dir, 'suppress.json');
+    writeFileSync(suppress, JSON.stringify({ suppressions: [{ path: '/srv/**', reason: 'test fixture share' }] }));
+    const narrowed = run('--scanners', 'malware', '--malware-engines', 'hash,yara', '--malware-suppress', suppress, '--malware-exclude', '/usr/local/**', '--workers', '1', '--format', 'json');
+    assert.equal(narrowed.status, 0, narrowed.stderr);
+    const r = JSON.parse(narrowed.stdout) as ScanResult;
+    assert.deepEqual(malwareAlerts(narrowed.stdout), []);
+    assert.ok(r.alerts.some((a) => a.path === '/srv/eicar.txt' && a.suppressed?.reason === 'test fixture share'), JSON.stringify(r.alerts));
+    assert.ok(!r.alerts.some((a) => a.path.startsWith('/usr/local/')), 'excluded paths are not scanned');
+
+    const misuse = run('--malware-engines', 'hash');
+    assert.equal(misuse.status, 2);
+    assert.match(misuse.stderr, /malware options need --scanners malware/);
+    const badEngine = run('--scanners', 'malware', '--malware-engines', 'mcafee');
+    assert.equal(badEngine.status, 2);
+    assert.match(badEngine.stderr, /unknown malware engine 'mcafee'/);
+    const badSize = run('--scanners', 'malware', '--max-file-size', 'lots');
+    assert.equal(badSize.status, 2);
+    assert.match(badSize.stderr, /--max-file-size expects a size/);
+  });
 });

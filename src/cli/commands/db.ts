@@ -1,6 +1,7 @@
 /**
  * `hullscan db import|update|status`: the local vulnerability database (src/vulndb/, docs/vulndb.md).
  */
+import { parseDuration } from '../units.ts';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../../util/errors.ts';
 import type { DbStatus } from '../../vulndb/index.ts';
@@ -119,13 +120,9 @@ function renderImport(r: ImportReport): string {
   return s;
 }
 
-const AGE_UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
 /** "72h" → milliseconds. */
 export function parseAge(text: string): number {
-  const m = /^(\d{1,6})([smhdw])$/.exec(text.trim());
-  if (!m) throw new UsageError(`--max-age expects a number and a unit (s, m, h, d, w), e.g. 72h; got "${text.slice(0, 40)}"`);
-  return Number(m[1]) * AGE_UNITS_MS[m[2]!]!;
+  return parseDuration(text, '--max-age');
 }
 
 /** Warnings for a database older than maxAgeMs: the build, and each source's newest record. */

@@ -12,6 +12,7 @@ import { exitCodeFor, loadIgnoreFile, loadVex, parseSeverities, type Policy } fr
 import { SCANNERS, type ScannerId } from '../../scan/result.ts';
 import { scanTarget } from '../../scan/scan.ts';
 import { UsageError } from '../../util/errors.ts';
+import { anyMalwareFlag, MALWARE_FLAG_SPECS, MALWARE_HELP, malwareOptionsFrom } from './malware-options.ts';
 
 export const SCAN_HELP = `Usage: hullscan scan <target> [options]
        hullscan scan --sbom FILE [options]
@@ -38,6 +39,7 @@ Options:
   --node-pool NAME      Node pool name
   -h, --help            Show this help
 
+${MALWARE_HELP}
 Exit codes: 0 done (no findings left, or no --exit-code), N (--exit-code) findings or alerts,
 2 usage, 3 unreadable input, 4 internal error. Docs: docs/scanning.md, docs/scan-result.md
 `;
@@ -86,6 +88,7 @@ export async function scanCommand(args: string[], io: ScanIo): Promise<number> {
       cluster: { type: 'string' },
       'node-pool': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      ...MALWARE_FLAG_SPECS,
     },
   });
   if (values.help) {
@@ -98,6 +101,8 @@ export async function scanCommand(args: string[], io: ScanIo): Promise<number> {
   const format = values.format;
   const scanners = parseScanners(values.scanners);
   const exitCode = parseExitCode(values['exit-code']);
+  if (!scanners.includes('malware') && anyMalwareFlag(values)) throw new UsageError('malware options need --scanners malware (or vuln,malware)');
+  const malware = scanners.includes('malware') ? malwareOptionsFrom(values) : undefined;
   const policy: Policy = { ignoreUnfixed: values['ignore-unfixed'] };
   if (values.severity !== undefined) policy.severities = parseSeverities(values.severity);
   if (values.ignorefile !== undefined) {
@@ -119,6 +124,7 @@ export async function scanCommand(args: string[], io: ScanIo): Promise<number> {
     ...(values.db !== undefined && { dbPath: values.db }),
     ...(values.sbom !== undefined && { sbom: values.sbom }),
     ...(values.volume !== undefined && { volume: values.volume }),
+    ...(malware !== undefined && { malware }),
     ...(Object.keys(node).length > 0 && { node }),
     ...(io.isTty && { onProgress: (m: string) => io.err(`hullscan: ${m}…\n`) }),
   });
