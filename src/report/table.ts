@@ -54,8 +54,19 @@ export function renderTableReport(result: ScanResult): string {
     ])).trimEnd());
   }
   if (result.suppressed !== undefined && result.suppressed.length > 0) {
+    // Decisions someone wrote down (ignore file, VEX) are listed one by one for audit; the
+    // output filters (--severity, --ignore-unfixed) are counted, since they hide by design.
+    const decided = result.suppressed.filter((s) => s.by === 'ignorefile' || s.by === 'vex');
+    const filtered = result.suppressed.length - decided.length;
     out.push('', `SUPPRESSED FINDINGS (${result.suppressed.length})`);
-    out.push(columns(['CVE', 'PACKAGE', 'BY', 'RULE'], result.suppressed.map((s) => [clean(s.finding.vulnerabilityId), clean(s.finding.package.name), s.by, clean(s.rule + (s.reason ? `: ${s.reason}` : ''))])).trimEnd());
+    if (filtered > 0) {
+      const byFilter = new Map<string, number>();
+      for (const s of result.suppressed) if (s.by === 'severity' || s.by === 'ignore-unfixed') byFilter.set(s.by, (byFilter.get(s.by) ?? 0) + 1);
+      out.push(`  hidden by output filters: ${[...byFilter].map(([by, n]) => `${n} by --${by}`).join(', ')} (all listed in --format json)`);
+    }
+    if (decided.length > 0) {
+      out.push(columns(['CVE', 'PACKAGE', 'BY', 'RULE'], decided.map((s) => [clean(s.finding.vulnerabilityId), clean(s.finding.package.name), s.by, clean(s.rule + (s.reason ? `: ${s.reason}` : ''))])).trimEnd());
+    }
   }
   const issues = [...result.coverage.target, ...(result.inventory.issues ?? []), ...(result.coverage.vuln?.issues ?? []), ...(result.coverage.malware?.issues ?? []), ...(result.policy?.issues ?? [])];
   const seen = new Set<string>();

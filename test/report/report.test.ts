@@ -12,6 +12,7 @@ import { describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { renderReport } from '../../src/report/index.ts';
+import { applyPolicy } from '../../src/scan/policy.ts';
 import { csvField, CSV_COLUMNS } from '../../src/report/csv.ts';
 import type { ScanResult } from '../../src/scan/result.ts';
 import { assertValid, cycloneDx16Validator } from '../inventory/sbom/helpers.ts';
@@ -75,6 +76,16 @@ describe('report formats', () => {
     const text = renderReport(unassessed, 'table', OPTS);
     assert.match(text, /^Vulnerabilities: NOT ASSESSED: no vulnerability data for flatcar 3815\.2\.5/m);
     assert.doesNotMatch(text, /Vulnerabilities: 0/);
+  });
+
+  it('table: findings hidden by --severity are counted, not listed; ignore-file decisions stay listed', () => {
+    const filtered = applyPolicy(result, { severities: ['high'], now: new Date('2026-12-01T00:00:00Z') });
+    const text = renderReport(filtered, 'table', OPTS);
+    assert.match(text, /^SUPPRESSED FINDINGS \(4\)$/m);
+    assert.match(text, /^ {2}hidden by output filters: 3 by --severity \(all listed in --format json\)$/m);
+    assert.match(text, /^CVE-2099-0001 .*ignorefile/m, 'the ignore-file decision is still listed');
+    assert.doesNotMatch(text, /^CVE-2023-5678 .*severity/m, 'filtered findings are not listed one by one');
+    assert.equal((JSON.parse(renderReport(filtered, 'json', OPTS)) as ScanResult).suppressed?.length, 4);
   });
 
   it('json: round-trips to the same ScanResult', () => {
