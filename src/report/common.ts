@@ -34,7 +34,7 @@ export function malwareCoverageLine(result: ScanResult): string {
   if (!cov.assessed) return `Malware: NOT ASSESSED: ${cov.issues.map((i) => i.message).join('; ') || 'no engine ran'}`;
   const active = result.alerts.filter((a) => a.suppressed === undefined).length;
   const suppressed = result.alerts.length - active;
-  const engines = cov.engines.map((e) => `${e.id} ${e.version}`).join(', ');
+  const engines = cov.engines.map((e) => `${e.id} (${e.signatures !== undefined ? `${e.signatures} signatures, ` : ''}${e.version})`).join(', ');
   return `Malware: ${active} alerts${suppressed ? ` (${suppressed} suppressed)` : ''}; ${cov.filesScanned} files scanned, ${cov.filesVerifiedByManifest} verified by package manifest; engines: ${engines || 'none'}`;
 }
 
