@@ -377,5 +377,9 @@ export function remainingCounts(result: ScanResult): { findings: number; alerts:
 /** `--exit-code N`: N when findings remain after filters or unsuppressed alerts exist, else 0. */
 export function exitCodeFor(result: ScanResult, exitCode: number): number {
   const { findings, alerts } = remainingCounts(result);
-  return exitCode !== 0 && (findings > 0 || alerts > 0) ? exitCode : 0;
+  // A gate must fail closed: a scanner that ran but could not assess the node (unknown OS, no
+  // data, no engine) is no evidence of a clean node, so it trips the gate like a finding.
+  const unassessed = (result.scanners.includes('vuln') && result.coverage.vuln?.assessed === false)
+    || (result.scanners.includes('malware') && result.coverage.malware?.assessed === false);
+  return exitCode !== 0 && (findings > 0 || alerts > 0 || unassessed) ? exitCode : 0;
 }

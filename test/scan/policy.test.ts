@@ -149,4 +149,13 @@ describe('policy: exit code', () => {
     assert.equal(exitCodeFor({ ...clean, alerts: r.alerts }, 5), 5, 'an alert alone sets the code');
     assert.equal(exitCodeFor({ ...clean, alerts: r.alerts.map((a) => ({ ...a, suppressed: { reason: 'lab', rule: 'sha256' } })) }, 5), 0, 'suppressed alerts do not');
   });
+  it('fails closed: a node the vuln or malware scanner could not assess trips --exit-code like a finding', () => {
+    const clean = applyPolicy({ ...base(), alerts: [] }, { severities: ['critical'], now: NOW });
+    assert.equal(exitCodeFor(clean, 5), 0);
+    const noData = { ...clean, coverage: { ...clean.coverage, vuln: { assessed: false, namespaces: [], issues: [{ severity: 'error' as const, code: 'match.no-data', message: 'no vulnerability data for flatcar 3815' }] } } };
+    assert.equal(exitCodeFor(noData, 5), 5);
+    assert.equal(exitCodeFor(noData, 0), 0, 'without --exit-code the scan still exits 0');
+    const noEngine = { ...clean, scanners: ['vuln' as const, 'malware' as const], coverage: { ...clean.coverage, malware: { assessed: false, engines: [], filesScanned: 0, bytesScanned: 0, filesVerifiedByManifest: 0, skipped: [], issues: [] } } };
+    assert.equal(exitCodeFor(noEngine, 5), 5);
+  });
 });
