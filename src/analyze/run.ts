@@ -9,7 +9,7 @@ import type { FileSystem, Stat } from '../fs/index.ts';
 import type { PathFileSystem } from '../fs/path-fs.ts';
 import { walk } from '../fs/walk.ts';
 import type { Inventory, NodeIdentity, Package } from '../inventory/index.ts';
-import { mergeInventory } from '../inventory/merge.ts';
+import { mergeInventory } from './merge.ts';
 import { issueFromError, type Issue } from '../util/issues.ts';
 import type { Analyzer, PartialInventory } from './index.ts';
 

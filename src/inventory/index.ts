@@ -1,7 +1,7 @@
 /**
  * inventory/ — what is installed on a node, read from its disk. Central type: {@link Inventory}.
  *
- * Analyzers (analyze/) produce partial inventories; `mergeInventory` (inventory/merge.ts) joins
+ * Analyzers (analyze/) produce partial inventories; `mergeInventory` (analyze/merge.ts) joins
  * them. Vulnerability matching (match/) and malware checks (malware/) consume the result; SBOM
  * writers (inventory/sbom/) export it. The JSON form is documented in docs/inventory.md and is
  * exactly `JSON.stringify(inventory)`: no Maps, no classes, no undefined-vs-missing ambiguity.

@@ -4,10 +4,12 @@
  * alerts can be grouped per cluster, per pool and per CVE. JSON form: docs/scan-result.md.
  */
 import type { Inventory, NodeIdentity } from '../inventory/index.ts';
-import type { Alert } from '../malware/index.ts';
+import type { Alert, MalwareCoverage } from '../malware/index.ts';
 import type { Finding } from '../match/index.ts';
 import type { Issue } from '../util/issues.ts';
 import type { Namespace } from '../vulndb/index.ts';
+
+export type { MalwareCoverage };
 
 export const SCAN_RESULT_SCHEMA_VERSION = 1;
 
@@ -23,17 +25,6 @@ export interface VulnCoverage {
   issues: Issue[];
 }
 
-export interface MalwareCoverage {
-  assessed: boolean;
-  engines: { id: string; version: string; signatures?: number }[];
-  filesScanned: number;
-  bytesScanned: number;
-  /** Files skipped because their digest matched the package manifest (integrity-verified). */
-  filesVerifiedByManifest: number;
-  /** Files not scanned, by reason ("over size limit", "budget"), with counts. */
-  skipped: { reason: string; files: number; bytes: number }[];
-  issues: Issue[];
-}
 
 /** Why a finding was taken out of `findings` by the scan's policy (it is kept here, never dropped silently). */
 export interface SuppressedFinding {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { INVENTORY_SCHEMA_VERSION, packageId, type OsInfo, type Package } from '../../src/inventory/index.ts';
-import { mergeInventory } from '../../src/inventory/merge.ts';
+import { mergeInventory } from '../../src/analyze/merge.ts';
 
 function pkg(name: string, version: string, evidencePath: string, arch = 'amd64'): Package {
   const p: Package = { type: 'deb', name, version, versionScheme: 'deb', arch, foundBy: 'dpkg', evidence: [{ path: evidencePath }], id: '' };

@@ -5,9 +5,9 @@
  * keeps the first record with both records' evidence; kernel facts merge by release; issues are
  * kept in order.
  */
-import type { PartialInventory } from '../analyze/index.ts';
+import type { PartialInventory } from './index.ts';
 import type { Issue } from '../util/issues.ts';
-import { INVENTORY_SCHEMA_VERSION, type Inventory, type KernelImage, type KernelInfo, type NodeIdentity, type Package } from './index.ts';
+import { INVENTORY_SCHEMA_VERSION, type Inventory, type KernelImage, type KernelInfo, type NodeIdentity, type Package } from '../inventory/index.ts';
 
 export interface InventoryHeader {
   target: string;
