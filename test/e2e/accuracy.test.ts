@@ -108,7 +108,7 @@ describe('e2e accuracy: Ubuntu 22.04 AKS 202408.05.0, GPT ext4 in qcow2, vs UCT 
 
   // docs/scanning.md "Kernels": headers are matched but carry no kernel mark (they do not boot).
   // The matcher (src/match/distro kernelOf) marks every package whose name ends in -<release>.
-  it(`linux-headers-${UBUNTU_KERNEL} is matched but carries no kernel mark`, { todo: 'kernelOf marks any package named *-<release> (headers, tools): reported to the lead' }, () => {
+  it(`linux-headers-${UBUNTU_KERNEL} is matched but carries no kernel mark`, () => {
     assert.ok(headerMarks !== undefined && headerMarks.size > 0, 'the headers have findings');
     assert.deepEqual(headerMarks, new Set(['null']));
   });
@@ -163,7 +163,7 @@ describe('e2e accuracy: Azure Linux 3.0 AKS 202502.26.0 vs OVAL 2025-02-24', { s
   // packageName is 'kernel' for EVERY kernel package, so the booting kernel's findings carry the
   // old kernel's release and bootsByDefault false; kernel-devel (same version) is marked as well,
   // though docs/scanning.md says headers carry no mark.
-  it('downgraded variant: each kernel\'s findings carry its own release; only the booting one bootsByDefault', { todo: 'kernelOf matches rpm kernels by packageName before version: reported to the lead' }, () => {
+  it('downgraded variant: each kernel\'s findings carry its own release; only the booting one bootsByDefault', () => {
     assert.ok(downgraded !== undefined, 'the downgraded scan ran');
     const boot = azlBootKernel('downgraded');
     assert.deepEqual(kernelMarks(downgraded.findings, 'kernel', AZL_OLD_KERNEL), new Set([JSON.stringify({ release: AZL_OLD_KERNEL, bootsByDefault: false })]));

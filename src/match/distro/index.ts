@@ -73,12 +73,50 @@ function plans(pkg: Package, family: string): LookupPlan[] {
   return out;
 }
 
-/** The installed kernel release a kernel package belongs to, with whether it boots by default. */
+/**
+ * Packages that carry a bootable kernel or its modules: deb linux-image-<release> (also -unsigned),
+ * linux-modules[-extra]-<release>; rpm kernel, kernel-core, kernel-modules*, kernel-default,
+ * kernel-azure, kernel-64k, … Headers, tools, devel and libc-dev packages come from the same
+ * source and get the same findings, but no kernel mark: they do not boot.
+ */
+const DEB_KERNEL_CARRIER = /^linux-(?:image|modules(?:-extra)?)-(?:unsigned-)?(.+?)(?:-unsigned)?$/;
+const RPM_KERNEL_CARRIER = /^kernel(?:-[a-z0-9]+)*$/;
+const RPM_KERNEL_NOT_CARRIER = /-(?:devel|headers|tools|tools-libs|doc|cross-headers|abi-stablelists|srpm-macros|debuginfo|debugsource|libbpf|bpftool)(?:-|$)/;
+
+function carriesKernel(pkg: Package): boolean {
+  // Meta packages (linux-image-cloud-amd64) match the pattern but name no installed release.
+  if (pkg.type === 'deb') return DEB_KERNEL_CARRIER.test(pkg.name);
+  if (pkg.type === 'rpm') return RPM_KERNEL_CARRIER.test(pkg.name) && !RPM_KERNEL_NOT_CARRIER.test(pkg.name);
+  return pkg.type === 'apk' && /^linux-(?:lts|virt|edge|rpi)$/.test(pkg.name);
+}
+
+/** The rpm version-release a kernel release string starts with ("6.6.57.1-5.azl3" or "….x86_64"). */
+function rpmReleaseMatches(release: string, pkg: Package): boolean {
+  const vr = pkg.version.replace(/^\d+:/, '');
+  return release === vr || release.startsWith(`${vr}.`);
+}
+
+/**
+ * The installed kernel release a kernel package carries, with whether it boots by default.
+ * Meta packages (linux-image-cloud-amd64, linux-image-azure) and headers/tools get none: their
+ * findings stand, but they are not "the kernel that boots".
+ */
 export function kernelOf(pkg: Package, kernel: KernelInfo | undefined): Finding['kernel'] | undefined {
-  if (kernel === undefined || !isKernelSource(pkg.source?.name ?? pkg.name)) return undefined;
-  const image = kernel.installed.find((k) => k.packageName === pkg.name)
-    ?? kernel.installed.find((k) => pkg.name.endsWith(`-${k.release}`) || pkg.name.includes(`-${k.release}-`))
-    ?? (pkg.type === 'rpm' ? kernel.installed.find((k) => k.release === pkg.version || k.release.startsWith(`${pkg.version}.`)) : undefined);
+  if (kernel === undefined || !isKernelSource(pkg.source?.name ?? pkg.name) || !carriesKernel(pkg)) return undefined;
+  let image;
+  if (pkg.type === 'rpm') {
+    // Several kernels of one name stay installed side by side (installonly): the version decides.
+    image = kernel.installed.find((k) => rpmReleaseMatches(k.release, pkg));
+    if (image === undefined) {
+      const byName = kernel.installed.filter((k) => k.packageName === pkg.name);
+      if (byName.length === 1) image = byName[0];
+    }
+  } else {
+    const release = DEB_KERNEL_CARRIER.exec(pkg.name)?.[1];
+    image = kernel.installed.find((k) => k.packageName === pkg.name)
+      ?? kernel.installed.find((k) => k.release === release)
+      ?? kernel.installed.find((k) => pkg.name.endsWith(`-${k.release}`));
+  }
   if (image === undefined) return undefined;
   const bootsByDefault = kernel.bootDefault !== undefined ? kernel.bootDefault === image.release : kernel.installed.length === 1;
   return { release: image.release, bootsByDefault };
