@@ -53,6 +53,16 @@ export function maybeGunzip(raw: Uint8Array, what: string): Uint8Array {
   }
 }
 
+/** A (possibly gzipped) JSON feed document; `what` names the feed kind in the error. */
+export function parseJsonFeed(raw: Uint8Array, name: string, what: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(maybeGunzip(raw, name)));
+  } catch (err) {
+    if (err instanceof CorruptError) throw err;
+    throw new CorruptError(`${name}: ${what} does not parse as JSON`, { cause: err });
+  }
+}
+
 /** Each non-empty line of a text buffer (LF or CRLF), decoded as UTF-8. */
 export function* lines(buf: Uint8Array, what: string): Generator<{ line: string; number: number }> {
   const decoder = new TextDecoder('utf-8');

@@ -20,7 +20,7 @@ import { CorruptError } from '../../../util/errors.ts';
 import { schemeFor } from '../../../version/index.ts';
 import type { Advisory, AffectedPackage, NormalizeReport, NormalizeSink, VulnSource } from '../../index.ts';
 import { ecosystemNamespace } from '../../namespace.ts';
-import { isObject, MAX_ID_CHARS, maybeGunzip, Tally } from '../common.ts';
+import { isObject, MAX_ID_CHARS, parseJsonFeed, Tally } from '../common.ts';
 
 export const ALPINE_SECDB_SOURCE_ID = 'alpine-secdb';
 /** Most packages, and fix versions per package, read from one secdb file (v3.21 community: 414 packages). */
@@ -40,13 +40,7 @@ export const alpineSecdbSource: VulnSource = {
 
   async normalize(name: string, raw: Uint8Array, sink: NormalizeSink): Promise<NormalizeReport> {
     const tally = new Tally();
-    let doc: unknown;
-    try {
-      doc = JSON.parse(new TextDecoder().decode(maybeGunzip(raw, name)));
-    } catch (err) {
-      if (err instanceof CorruptError) throw err;
-      throw new CorruptError(`${name}: secdb file does not parse as JSON`, { cause: err });
-    }
+    const doc = parseJsonFeed(raw, name, 'secdb file');
     if (!isObject(doc) || !Array.isArray(doc['packages'])) throw new CorruptError(`${name}: not a secdb file (no packages array)`);
     const branch = typeof doc['distroversion'] === 'string' ? doc['distroversion'] : '';
     const ns = ecosystemNamespace(`Alpine:${branch === 'edge' || branch === 'vedge' ? 'edge' : branch}`);

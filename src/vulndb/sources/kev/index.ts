@@ -10,7 +10,7 @@
  */
 import { CorruptError } from '../../../util/errors.ts';
 import type { NormalizeReport, NormalizeSink, VulnSource } from '../../index.ts';
-import { isObject, maybeGunzip, Tally } from '../common.ts';
+import { isObject, parseJsonFeed, Tally } from '../common.ts';
 
 export const KEV_SOURCE_ID = 'kev';
 /** Most catalogue entries read (1,404 in 2025-08). */
@@ -30,13 +30,7 @@ export const kevSource: VulnSource = {
   // async: a broken feed rejects the promise (never throws synchronously at the caller).
   async normalize(name: string, raw: Uint8Array, sink: NormalizeSink): Promise<NormalizeReport> {
     const tally = new Tally();
-    let doc: unknown;
-    try {
-      doc = JSON.parse(new TextDecoder().decode(maybeGunzip(raw, name)));
-    } catch (err) {
-      if (err instanceof CorruptError) throw err;
-      throw new CorruptError(`${name}: KEV catalogue does not parse as JSON`, { cause: err });
-    }
+    const doc = parseJsonFeed(raw, name, 'KEV catalogue');
     if (!isObject(doc) || !Array.isArray(doc['vulnerabilities'])) throw new CorruptError(`${name}: not a KEV catalogue (no vulnerabilities array)`);
     const entries = doc['vulnerabilities'];
     if (entries.length > MAX_KEV_ENTRIES) throw new CorruptError(`${name}: more than ${MAX_KEV_ENTRIES} KEV entries`);
