@@ -7,12 +7,11 @@
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { InodeId } from '../../../src/fs/index.ts';
-import { HullscanError } from '../../../src/util/errors.ts';
 import { FixtureUnavailableError, fsImage, smallTree } from '../../fixtures/node-image.ts';
 import { fuzz, fuzzCases } from '../../helpers/fuzz.ts';
 import { needTools } from '../../helpers/tools.ts';
 import { metadataRegions, openPacked, packImage, resealAll, type PackedImage } from './packed.ts';
+import { exerciseFileSystem } from '../../helpers/fs-exercise.ts';
 
 /** Bytes read per file per case. */
 const READ_BYTES = 256 * 1024;
@@ -31,40 +30,10 @@ before(async () => {
   }
 });
 
-/** Open + walk + stat + lookup + read everything; only HullscanErrors may escape a step. */
+/** Open, then walk + stat + lookup + read everything; only HullscanErrors may escape a step. */
 async function exercise(bytes: Uint8Array): Promise<number> {
   const fs = await openPacked(img!, bytes);
-  const reader = fs.reader;
-  const stack: InodeId[] = [reader.rootIno];
-  const seen = new Set(stack);
-  let entries = 0;
-  const guard = async (fn: () => Promise<unknown>) => {
-    try {
-      await fn();
-    } catch (err) {
-      if (!(err instanceof HullscanError)) throw err;
-    }
-  };
-  while (stack.length > 0 && entries < MAX_ENTRIES_PER_CASE) {
-    const dir = stack.pop()!;
-    let list: Awaited<ReturnType<typeof reader.readdir>> = [];
-    await guard(async () => (list = await reader.readdir(dir)));
-    for (const e of list) {
-      if (++entries > MAX_ENTRIES_PER_CASE) break;
-      await guard(() => reader.lookup!(dir, e.name));
-      await guard(async () => {
-        const st = await reader.stat(e.ino);
-        if (st.type === 'dir' && !seen.has(e.ino)) {
-          seen.add(e.ino);
-          stack.push(e.ino);
-        }
-        if (st.type === 'file') await reader.read(e.ino, 0, Math.min(st.size, READ_BYTES));
-        if (st.type === 'symlink') await reader.readlink(e.ino);
-      });
-    }
-  }
-  await guard(() => fs.readFile('/etc/os-release', { maxBytes: READ_BYTES }));
-  return entries;
+  return await exerciseFileSystem(fs, { maxEntries: MAX_ENTRIES_PER_CASE, readBytes: READ_BYTES, finalPath: '/etc/os-release' });
 }
 
 for (const resealed of [false, true]) {

@@ -10,11 +10,11 @@ import { closeSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSyn
 import { join } from 'node:path';
 import { MemorySource } from '../../../src/disk/memory-source.ts';
 import { openExt4 } from '../../../src/fs/ext4/index.ts';
-import { HullscanError } from '../../../src/util/errors.ts';
 import { fuzz, fuzzCases } from '../../helpers/fuzz.ts';
 import { tempDir } from '../../helpers/tools.ts';
 import { skipReason } from './conformance.ts';
 import { debugfs, makeImage } from './images.ts';
+import { exerciseFileSystem } from '../../helpers/fs-exercise.ts';
 
 const BLOCK = 1024;
 /** Bytes read per file per case: enough to cross extents, bounded against absurd sizes. */
@@ -54,39 +54,10 @@ async function buildSmallImage(name: string, mkfs: 'mkfs.ext4' | 'mkfs.ext2', ar
   return { bytes: new Uint8Array(readFileSync(img)), regions };
 }
 
-/** Open + walk + stat + lookup + read everything; only HullscanErrors may escape a step. */
+/** Open, then walk + stat + lookup + read everything; only HullscanErrors may escape a step. */
 async function exercise(bytes: Uint8Array): Promise<void> {
   const fs = await openExt4(new MemorySource(bytes));
-  const reader = fs.reader;
-  const stack = [reader.rootIno];
-  const seen = new Set(stack);
-  let entries = 0;
-  const guard = async (fn: () => Promise<unknown>) => {
-    try {
-      await fn();
-    } catch (err) {
-      if (!(err instanceof HullscanError)) throw err;
-    }
-  };
-  while (stack.length > 0 && entries < MAX_ENTRIES_PER_CASE) {
-    const dir = stack.pop()!;
-    let list: Awaited<ReturnType<typeof reader.readdir>> = [];
-    await guard(async () => (list = await reader.readdir(dir)));
-    for (const e of list) {
-      if (++entries > MAX_ENTRIES_PER_CASE) break;
-      await guard(() => reader.lookup!(dir, e.name));
-      await guard(async () => {
-        const st = await reader.stat(e.ino);
-        if (st.type === 'dir' && !seen.has(e.ino)) {
-          seen.add(e.ino);
-          stack.push(e.ino);
-        }
-        if (st.type === 'file') await reader.read(e.ino, 0, Math.min(st.size, READ_BYTES));
-        if (st.type === 'symlink') await reader.readlink(e.ino);
-      });
-    }
-  }
-  await guard(() => fs.readFile('/etc/sub/link', { maxBytes: READ_BYTES }));
+  await exerciseFileSystem(fs, { maxEntries: MAX_ENTRIES_PER_CASE, readBytes: READ_BYTES, finalPath: '/etc/sub/link' });
 }
 
 for (const v of [
