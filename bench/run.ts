@@ -1,114 +1,76 @@
 /**
- * npm run bench — disk-stack benchmarks on the example node disk (Debian bookworm, GPT/ext4),
- * every figure beside a baseline measured in the same run:
- *  - sequential read of the whole virtual disk through each container decoder, as a ratio to
- *    plain positional fs reads of the raw image (same 4 MiB request size);
- *  - random 4 KiB read latency (median, p99) through each decoder and through the raw file;
- *  - bytes read from the medium per decoder (what a decoder costs in I/O);
- *  - an HTTP range source served from localhost, as a ratio to the local file.
- * Not a test: nothing here asserts. Figures go to docs/benchmarks.md.
+ * npm run bench — runs each benchmark script in bench/ as its own child process, one after the
+ * other (so that one's heap, caches and threads never disturb the next one's figures), and
+ * prints one combined, docs-ready markdown report on stdout; progress goes to stderr.
+ *
+ * Every `bench/*.ts` is a benchmark script except this runner and the helpers in HELPERS. They
+ * run in the order of the data flow (ORDER: disk.ts — container decoders and the HTTP range
+ * source, issue #2; fs.ts — filesystem walk, reading every file, peak RSS, issue #3; then
+ * inventory, vulnerability database and malware, each when present), any other script after
+ * them in name order.
+ *
+ * Every figure is a ratio against a reference measured in the same run by the same script.
+ * `node bench/run.ts disk fs` runs only the named scripts. Not a test: nothing here asserts.
  */
-import { createServer } from 'node:http';
-import { open } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { FileSource } from '../src/disk/file-source.ts';
-import { HttpSource } from '../src/disk/http-source.ts';
-import { openContainer } from '../src/disk/containers/open.ts';
-import type { BlockSource } from '../src/disk/index.ts';
-import { containerImage, nodeDisk, CONTAINER_FORMATS } from '../test/fixtures/node-image.ts';
-import { prng } from '../test/helpers/fuzz.ts';
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 
-const CHUNK = 4 * 1024 * 1024;
-const RANDOM_READS = 400;
-const MB = 1e6;
+/** Scripts in bench/ that are not benchmarks (this runner, servers and helpers they spawn). */
+const HELPERS = new Set(['run', 'http-server']);
+/** The data flow: disk → fs → inventory → vulnerability matching → malware. */
+const ORDER = ['disk', 'fs', 'inventory', 'vulndb', 'malware'];
 
-async function seqPlain(path: string, size: number): Promise<number> {
-  const fh = await open(path, 'r');
-  const buf = new Uint8Array(CHUNK);
+function benchScripts(): string[] {
+  const names = readdirSync(import.meta.dirname)
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
+    .map((f) => f.slice(0, -'.ts'.length))
+    .filter((n) => !HELPERS.has(n));
+  const rank = (n: string) => (ORDER.includes(n) ? ORDER.indexOf(n) : ORDER.length);
+  return names.sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function runScript(path: string): Promise<{ code: number; stdout: string; seconds: number }> {
   const t0 = performance.now();
-  for (let off = 0; off < size; off += CHUNK) await fh.read(buf, 0, Math.min(CHUNK, size - off), off);
-  const s = (performance.now() - t0) / 1000;
-  await fh.close();
-  return size / s / MB;
-}
-
-async function seqSource(src: BlockSource, limit = src.size): Promise<number> {
-  const t0 = performance.now();
-  for (let off = 0; off < limit; off += CHUNK) await src.read(off, Math.min(CHUNK, limit - off));
-  return limit / ((performance.now() - t0) / 1000) / MB;
-}
-
-async function randomLatency(src: BlockSource): Promise<{ median: number; p99: number }> {
-  const rnd = prng(42);
-  const times: number[] = [];
-  for (let i = 0; i < RANDOM_READS; i++) {
-    const off = Math.floor((rnd() * (src.size - 4096)) / 4096) * 4096;
-    const t0 = performance.now();
-    await src.read(off, 4096);
-    times.push((performance.now() - t0) * 1000);
-  }
-  times.sort((a, b) => a - b);
-  return { median: times[Math.floor(times.length / 2)]!, p99: times[Math.floor(times.length * 0.99)]! };
-}
-
-async function openDecoded(path: string): Promise<{ disk: BlockSource; medium: FileSource; format: string }> {
-  const medium = await FileSource.open(path);
-  const dir = dirname(path);
-  const c = await openContainer(medium, { openSibling: async (n) => FileSource.open(join(dir, basename(n))) });
-  return { disk: c.source, medium, format: c.format };
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => (stdout += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, seconds: (performance.now() - t0) / 1000 }));
+  });
 }
 
 async function main(): Promise<void> {
-  const raw = await nodeDisk('gpt-ext4');
-  const rawFile = await FileSource.open(raw);
-  const size = rawFile.size;
-  await seqPlain(raw, size); // warm the page cache: every figure is a warm-cache figure
-  const baseline = await seqPlain(raw, size);
-  const rawLat = await randomLatency(rawFile);
-  console.log(`example node disk: ${raw} (${(size / 2 ** 20).toFixed(0)} MiB virtual)`);
-  console.log(`baseline: plain fs reads of the raw image ${baseline.toFixed(0)} MB/s; random 4 KiB median ${rawLat.median.toFixed(1)} µs\n`);
-  console.log('| format | sequential MB/s | ratio to raw fs reads | bytes read from medium / virtual size | random 4 KiB median µs | p99 µs |');
-  console.log('| --- | --- | --- | --- | --- | --- |');
-  for (const format of CONTAINER_FORMATS) {
-    const path = await containerImage(raw, format);
-    const warm = await FileSource.open(path);
-    await seqPlain(path, warm.size); // warm the page cache for this container file too
-    await warm.close();
-    const { disk, medium } = await openDecoded(path);
-    const mbps = await seqSource(disk);
-    const bytes = medium.stats().bytesRead;
-    const lat = await randomLatency(disk);
-    console.log(`| ${format} | ${mbps.toFixed(0)} | ${(mbps / baseline).toFixed(2)} | ${(bytes / size).toFixed(2)} | ${lat.median.toFixed(1)} | ${lat.p99.toFixed(1)} |`);
-    await medium.close();
-  }
-
-  // HTTP range reads from a localhost server, against the local file over the same bytes.
-  const server = createServer((req, res) => {
-    const m = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? '');
-    res.setHeader('Accept-Ranges', 'bytes');
-    res.setHeader('ETag', '"bench"');
-    if (req.method === 'HEAD' || !m) {
-      res.setHeader('Content-Length', size);
-      res.end();
-      return;
+  const scripts = benchScripts();
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((w) => !scripts.includes(w));
+  if (unknown.length > 0) throw new Error(`unknown bench script(s): ${unknown.join(', ')} (one of ${scripts.join(', ')})`);
+  const selected = scripts.filter((s) => wanted.length === 0 || wanted.includes(s));
+  const load = loadavg().map((l) => l.toFixed(2)).join(', ');
+  const sections: string[] = [
+    '## Benchmark run',
+    '',
+    `${new Date().toISOString().slice(0, 16)}Z, Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), ` +
+      `load average at start ${load}. Each script ran as its own process, in sequence.`,
+  ];
+  let failed = 0;
+  for (const name of selected) {
+    const path = join(import.meta.dirname, `${name}.ts`);
+    process.stderr.write(`[bench] running ${name}.ts\n`);
+    const r = await runScript(path);
+    process.stderr.write(`[bench] ${name}.ts finished in ${r.seconds.toFixed(0)} s (exit ${r.code})\n`);
+    sections.push('', r.stdout.trimEnd());
+    if (r.code !== 0) {
+      failed++;
+      sections.push('', `**${name}.ts failed (exit ${r.code}); its figures above are incomplete.**`);
     }
-    const start = Number(m[1]);
-    const end = Math.min(Number(m[2]), size - 1);
-    res.writeHead(206, { 'Content-Range': `bytes ${start}-${end}/${size}`, 'Content-Length': end - start + 1 });
-    createReadStream(raw, { start, end }).pipe(res);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  const http = await HttpSource.open(`http://127.0.0.1:${port}/disk.img?sig=not-a-secret`, { allowHttp: true, allowPrivateNetwork: true });
-  const limit = Math.min(size, 512 * 2 ** 20);
-  const local = await seqSource(rawFile, limit);
-  const remote = await seqSource(http, limit);
-  console.log(`\nHTTP range source (localhost, ${limit / 2 ** 20} MiB in 4 MiB reads): ${remote.toFixed(0)} MB/s vs local file ${local.toFixed(0)} MB/s — time ratio ${(local / remote).toFixed(2)}× local`);
-  await http.close();
-  server.close();
-  await rawFile.close();
+  }
+  sections.push('', `Load average at end: ${loadavg().map((l) => l.toFixed(2)).join(', ')}.`);
+  process.stdout.write(`${sections.join('\n')}\n`);
+  if (failed > 0) process.exitCode = 1;
 }
 
 await main();

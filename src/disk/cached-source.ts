@@ -1,6 +1,6 @@
 import { KiB, MiB } from '../util/units.ts';
 import type { BlockSource, SourceStats } from './index.ts';
-import { checkRange } from './range.ts';
+import { checkRange, readInto } from './range.ts';
 
 export interface CacheOptions {
   /** Aligned chunk size; small metadata reads are rounded up to whole chunks. */
@@ -12,6 +12,13 @@ export interface CacheOptions {
 }
 
 const DEFAULT_CHUNK_BYTES = 128 * KiB;
+/**
+ * Reads this large are file contents or whole tables, not scattered metadata: they go straight
+ * to the medium (into the caller's buffer with readInto), neither evicting cached metadata nor
+ * paying a copy out of cache chunks. One medium read of a few chunks costs the same as a
+ * coalesced chunk fetch, so caching them would buy nothing.
+ */
+const DEFAULT_BYPASS_BYTES = 256 * KiB;
 
 /**
  * An LRU cache of aligned chunks in front of a slow source. Concurrent reads of one chunk share
@@ -37,7 +44,7 @@ export class CachedSource implements BlockSource {
     this.description = inner.description;
     this.#chunk = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
     this.#maxChunks = Math.max(1, Math.floor((options.cacheBytes ?? 32 * MiB) / this.#chunk));
-    this.#bypass = options.bypassBytes ?? 4 * MiB;
+    this.#bypass = options.bypassBytes ?? Math.max(DEFAULT_BYPASS_BYTES, 2 * this.#chunk);
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {
@@ -51,17 +58,33 @@ export class CachedSource implements BlockSource {
       const start = offset - first * this.#chunk;
       return c[0]!.subarray(start, start + length);
     }
-    const chunks = await this.#getChunks(first, last);
     const out = new Uint8Array(length);
+    this.#copy(await this.#getChunks(first, last), offset, out);
+    return out;
+  }
+
+  /** As read, into the caller's buffer: a large read goes from the medium straight into it. */
+  async readInto(offset: number, target: Uint8Array): Promise<void> {
+    const length = target.length;
+    checkRange(this.size, offset, length, this.description);
+    if (length === 0) return;
+    if (length >= this.#bypass) return readInto(this.#inner, offset, target);
+    const first = Math.floor(offset / this.#chunk);
+    const last = Math.floor((offset + length - 1) / this.#chunk);
+    this.#copy(await this.#getChunks(first, last), offset, target);
+  }
+
+  /** Copies [offset, offset + out.length) out of the consecutive chunks that cover it. */
+  #copy(chunks: Uint8Array[], offset: number, out: Uint8Array): void {
+    const length = out.length;
     let pos = 0;
     for (let i = 0; i < chunks.length; i++) {
       const c = chunks[i]!;
-      const start = i === 0 ? offset - first * this.#chunk : 0;
+      const start = i === 0 ? offset % this.#chunk : 0;
       const n = Math.min(c.length - start, length - pos);
       out.set(c.subarray(start, start + n), pos);
       pos += n;
     }
-    return out;
   }
 
   async #getChunks(first: number, last: number): Promise<Uint8Array[]> {

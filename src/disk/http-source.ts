@@ -22,7 +22,7 @@ import { SourceError, UsageError } from '../util/errors.ts';
 import { redactError, redactSecrets, redactUrl } from '../util/redact.ts';
 import { KiB, MiB, TiB } from '../util/units.ts';
 import { MAX_READ_BYTES, type BlockSource, type SourceStats } from './index.ts';
-import { checkRange } from './range.ts';
+import { checkRange, unfilledBytes } from './range.ts';
 import { assertAllowedUrl, pinnedLookup, type UrlPolicy, type VettedUrl } from './url-policy.ts';
 
 export interface HttpSourceLog {
@@ -194,10 +194,18 @@ export class HttpSource implements BlockSource {
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {
+    // Every part's body fills its bytes exactly or the read throws (readBody).
+    const out = unfilledBytes(length);
+    await this.readInto(offset, out);
+    return out;
+  }
+
+  /** As read, with response bodies written straight into the caller's buffer. */
+  async readInto(offset: number, out: Uint8Array): Promise<void> {
+    const length = out.length;
     checkRange(this.size, offset, length, this.description);
     if (this.#closed.signal.aborted) throw new SourceError(`${this.description}: source is closed`);
-    const out = new Uint8Array(length);
-    if (length === 0) return out;
+    if (length === 0) return;
     // When one part fails the read has failed: the other parts stop instead of fetching on.
     const abandon = new AbortController();
     const stop = AbortSignal.any([this.#closed.signal, abandon.signal]);
@@ -212,7 +220,6 @@ export class HttpSource implements BlockSource {
       parts.push(part);
     }
     await Promise.all(parts);
-    return out;
   }
 
   stats(): HttpSourceStats {

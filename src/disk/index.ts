@@ -28,6 +28,13 @@ export interface BlockSource {
    * The returned array may be shared with a cache: callers must not modify it.
    */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Optional zero-copy form of `read`: fills all of `target` with the bytes at `offset`, so that
+   * a layer assembling a larger result (a container decoder, a file read) reads straight into
+   * its own buffer instead of copying each piece. Same range rules and errors as `read`.
+   * Callers use {@link readInto}, which falls back to `read` plus a copy.
+   */
+  readInto?(offset: number, target: Uint8Array): Promise<void>;
   /** Counters of the medium below this source (shared by every layer stacked on it). */
   stats(): SourceStats;
   close(): Promise<void>;
@@ -36,4 +43,4 @@ export interface BlockSource {
 /** Largest single read a caller may ask of a source; larger reads are split by callers. */
 export const MAX_READ_BYTES = 64 * 1024 * 1024;
 
-export { checkRange } from './range.ts';
+export { checkRange, readInto } from './range.ts';

@@ -1,6 +1,6 @@
 import { SourceError } from '../util/errors.ts';
 import type { BlockSource, SourceStats } from './index.ts';
-import { checkRange } from './range.ts';
+import { checkRange, readInto } from './range.ts';
 
 /** A window [offset, offset + size) of another source: a partition, or a VHD without footer. */
 export class SliceSource implements BlockSource {
@@ -24,6 +24,11 @@ export class SliceSource implements BlockSource {
   read(offset: number, length: number): Promise<Uint8Array> {
     checkRange(this.size, offset, length, this.description);
     return this.#inner.read(this.#offset + offset, length);
+  }
+
+  readInto(offset: number, target: Uint8Array): Promise<void> {
+    checkRange(this.size, offset, target.length, this.description);
+    return readInto(this.#inner, this.#offset + offset, target);
   }
 
   stats(): SourceStats {

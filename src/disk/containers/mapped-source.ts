@@ -8,7 +8,7 @@
 import { CorruptError, HullscanError } from '../../util/errors.ts';
 import { MiB, KiB } from '../../util/units.ts';
 import type { BlockSource, SourceStats } from '../index.ts';
-import { checkRange } from '../range.ts';
+import { checkRange, readInto, unfilledBytes } from '../range.ts';
 
 /** Bytes that read as zeros (holes, zero clusters, unallocated grains). */
 export interface ZeroSegment {
@@ -145,17 +145,39 @@ export class MappedSource implements BlockSource {
   async read(offset: number, length: number): Promise<Uint8Array> {
     checkRange(this.size, offset, length, this.description);
     if (length === 0) return new Uint8Array(0);
+    const segments = await this.#plan(offset, length);
+    const only = segments.length === 1 ? segments[0]! : undefined;
+    if (only?.kind === 'zero') return new Uint8Array(length);
+    if (only?.kind === 'host') return this.#readHost(only);
+    // #assemble writes every byte: host runs, decoded units and zeros.
+    const out = unfilledBytes(length);
+    await this.#assemble(segments, out, true);
+    return out;
+  }
+
+  /** As read, into the caller's buffer: host runs are read straight into it, zeros filled. */
+  async readInto(offset: number, target: Uint8Array): Promise<void> {
+    const length = target.length;
+    checkRange(this.size, offset, length, this.description);
+    if (length === 0) return;
+    await this.#assemble(await this.#plan(offset, length), target, true);
+  }
+
+  async #plan(offset: number, length: number): Promise<Segment[]> {
     const plan = new SegmentList();
     await this.#planner(offset, length, plan);
     if (plan.total !== length) {
       // A planner bug, never input-dependent; fail loudly rather than return short data.
       throw new Error(`${this.description}: plan covers ${plan.total} of ${length} bytes`);
     }
-    const segments = plan.segments;
-    const only = segments.length === 1 ? segments[0]! : undefined;
-    if (only?.kind === 'zero') return new Uint8Array(length);
-    if (only?.kind === 'host') return this.#readHost(only);
+    return plan.segments;
+  }
 
+  /**
+   * Fills `out` from the plan: every host run is read directly into its place in `out`, and
+   * compressed units are decoded and copied in. `zeroFill` when `out` may hold old bytes.
+   */
+  async #assemble(segments: readonly Segment[], out: Uint8Array, zeroFill: boolean): Promise<void> {
     // Validate the whole plan before the first read starts, so that a corrupt segment never
     // leaves reads of other segments running unobserved.
     const hosts: Array<[HostSegment, number]> = [];
@@ -169,14 +191,15 @@ export class MappedSource implements BlockSource {
       } else if (s.kind === 'packed') {
         packedAt.set(s, pos);
         packed.push(s);
+      } else if (zeroFill) {
+        out.fill(0, pos, pos + s.length);
       }
       pos += s.length;
     }
     const spans = this.#packedSpans(packed);
 
-    const out = new Uint8Array(length);
     const jobs: Promise<void>[] = [];
-    for (const [s, at] of hosts) jobs.push(s.source.read(s.offset, s.length).then((b) => out.set(b, at)));
+    for (const [s, at] of hosts) jobs.push(readInto(s.source, s.offset, out.subarray(at, at + s.length)));
     if (packed.length > 0) {
       jobs.push(
         this.#decodeSpans(spans, packed.length >= PARALLEL_DECODE_MIN_UNITS && packed[0]!.unitLength >= PARALLEL_DECODE_MIN_UNIT_BYTES).then((units) => {
@@ -185,7 +208,6 @@ export class MappedSource implements BlockSource {
       );
     }
     await Promise.all(jobs);
-    return out;
   }
 
   async #readHost(s: HostSegment): Promise<Uint8Array> {

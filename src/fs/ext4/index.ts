@@ -12,7 +12,8 @@
  * 64 KiB slice of inode table at a time; parsed inodes, tree nodes and small directories' name
  * maps are kept in LRUs.
  */
-import type { BlockSource } from '../../disk/index.ts';
+import { readInto, type BlockSource } from '../../disk/index.ts';
+import { unfilledBytes } from '../../disk/range.ts';
 import { TableCache } from '../../disk/containers/table-cache.ts';
 import { isAllZero } from '../../util/bytes.ts';
 import { BudgetError, CorruptError, NotThisFormatError, UnsupportedError } from '../../util/errors.ts';
@@ -113,7 +114,10 @@ export class Ext4Reader implements InodeReader {
     this.#geo = { blockSize: sb.blockSize, blocksCount: sb.blocksCount, firstDataBlock: sb.firstDataBlock };
     this.#chunks = new TableCache(INODE_CHUNK_CACHE_ENTRIES, (key) => {
       const { offset, bytes } = chunkRange(sb, groups, key);
-      return source.read(offset, bytes);
+      // An exact-size copy: a view into the source's cache chunk would pin the whole chunk for
+      // as long as this cache keeps the table piece, doubling what the cache really holds.
+      const table = new Uint8Array(bytes);
+      return readInto(source, offset, table).then(() => table);
     });
     this.#extentNodes = new BlockCache(source, this.#geo, MAP_BLOCK_CACHE_ENTRIES);
     this.#indirect = new BlockCache(source, this.#geo, MAP_BLOCK_CACHE_ENTRIES);
@@ -252,12 +256,16 @@ export class Ext4Reader implements InodeReader {
     if ((inode.flags & INODE_FLAGS.inlineData) !== 0) return inlineFileBytes(inode).slice(offset, end);
     const bs = this.sb.blockSize;
     const runs = await this.#mapper(entry).map(Math.floor(offset / bs), Math.floor((end - 1) / bs));
-    const out = new Uint8Array(end - offset);
+    // #fill writes every byte (holes as zeros): no need to zero the buffer first.
+    const out = unfilledBytes(end - offset);
     await this.#fill(out, offset, runs);
     return out;
   }
 
-  /** Reads every run into `out` (which starts at file byte `base`); one source read per run piece. */
+  /**
+   * Reads every run into `out` (which starts at file byte `base`); one source read per run
+   * piece. Bytes no run covers (holes, unwritten extents) are set to zero.
+   */
   async #fill(out: Uint8Array, base: number, runs: readonly BlockRun[]): Promise<void> {
     const bs = this.sb.blockSize;
     const end = base + out.length;
@@ -270,11 +278,19 @@ export class Ext4Reader implements InodeReader {
         pieces.push({ phys: r.pblk * bs + (p - r.lblk * bs), at: p - base, len: n });
       }
     }
+    pieces.sort((a, b) => a.at - b.at);
+    let covered = 0;
+    for (const p of pieces) {
+      if (p.at > covered) out.fill(0, covered, p.at);
+      covered = Math.max(covered, p.at + p.len);
+    }
+    if (covered < out.length) out.fill(0, covered);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < pieces.length) {
         const piece = pieces[next++]!;
-        out.set(await this.#source.read(piece.phys, piece.len), piece.at);
+        // Straight into the result: no intermediate buffer per piece.
+        await readInto(this.#source, piece.phys, out.subarray(piece.at, piece.at + piece.len));
       }
     };
     await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, pieces.length) }, worker));

@@ -11,7 +11,8 @@
  * parsed inodes, extent lists and directory listings each in a weighted LRU. File reads issue one
  * source read per physically contiguous run.
  */
-import type { BlockSource } from '../../disk/index.ts';
+import { readInto, type BlockSource } from '../../disk/index.ts';
+import { unfilledBytes } from '../../disk/range.ts';
 import { CorruptError, NotThisFormatError, UnsupportedError, UsageError } from '../../util/errors.ts';
 import type { Issue } from '../../util/issues.ts';
 import type { DirEntry, InodeId, InodeReader, Stat } from '../index.ts';
@@ -106,7 +107,10 @@ export class XfsReader implements InodeReader {
   #cluster(start: number, end: number): Promise<Uint8Array> {
     let cluster = this.#clusters.get(start);
     if (!cluster) {
-      cluster = this.#source.read(start, end - start);
+      // An exact-size copy: a view into the source's cache chunk would pin the whole chunk for
+      // as long as this LRU keeps the cluster, doubling what the cache really holds.
+      const bytes = new Uint8Array(end - start);
+      cluster = readInto(this.#source, start, bytes).then(() => bytes);
       this.#clusters.set(start, cluster);
       cluster.catch(() => this.#clusters.delete(start));
     }
@@ -177,14 +181,21 @@ export class XfsReader implements InodeReader {
     return this.#source.read(offset, length);
   }
 
+  async #readBytesInto(offset: number, target: Uint8Array): Promise<void> {
+    if (offset + target.length > this.#fsBytes) throw new CorruptError(`XFS read [${offset}, +${target.length}) is past the filesystem end`, { location: `byte ${offset}` });
+    await readInto(this.#source, offset, target);
+  }
+
   /** Reads [offset, offset + length) of a mapped file (no size clamp): the fewest source reads. */
   async #readMapped(extents: readonly Extent[], offset: number, length: number): Promise<Uint8Array> {
     const pieces = planRead(extents, this.sb.blockBytes, offset, length);
-    const out = new Uint8Array(length);
+    // The pieces cover [offset, offset + length): holes are zeroed here, the rest is read.
+    const out = unfilledBytes(length);
+    for (const p of pieces) if (p.physical < 0) out.fill(0, p.at, p.at + p.bytes);
     for (let i = 0; i < pieces.length; i += READ_CONCURRENCY) {
       const batch = pieces.slice(i, i + READ_CONCURRENCY).filter((p) => p.physical >= 0);
-      const data = await Promise.all(batch.map((p) => this.#readBytes(p.physical, p.bytes)));
-      for (const [k, p] of batch.entries()) out.set(data[k]!, p.at);
+      // Straight into the result: no intermediate buffer per piece.
+      await Promise.all(batch.map((p) => this.#readBytesInto(p.physical, out.subarray(p.at, p.at + p.bytes))));
     }
     return out;
   }

@@ -8,11 +8,12 @@
  * never been written and also read as zeros.
  */
 import { checkRange, type BlockSource, type SourceStats } from '../../index.ts';
+import { unfilledBytes } from '../../range.ts';
 import { view } from '../../../util/bytes.ts';
 import { CorruptError } from '../../../util/errors.ts';
 import { MiB } from '../../../util/units.ts';
 import { bitmapBytes, VHD_SECTOR_BYTES } from './dynamic-header.ts';
-import { readExtents, type FileExtent } from './extents.ts';
+import { readExtents, readExtentsInto, type FileExtent, type TargetExtent } from './extents.ts';
 
 const UNALLOCATED = 0xffffffff;
 /** Bytes of sector bitmaps kept in memory (an all-ones bitmap, the common case, is a flag). */
@@ -39,11 +40,9 @@ interface Segment {
   /** Offset inside the block. */
   inBlock: number;
   block: number;
-  /** Index of the data extent, or -1 for a zero segment. */
-  dataIndex: number;
-  /** Index of the bitmap extent when the bitmap is fetched with this read, else -1. */
-  bitmapIndex: number;
-  /** The block's bitmap, once known (from the cache or from this read). */
+  /** File offset of this segment's data, or -1 for an unallocated block (zeros). */
+  dataOffset: number;
+  /** The block's bitmap, once known (from the cache, or learnt by this read). */
   bitmap: Bitmap | undefined;
 }
 
@@ -74,14 +73,46 @@ export class VhdDynamicSource implements BlockSource {
   async read(offset: number, length: number): Promise<Uint8Array> {
     checkRange(this.size, offset, length, this.description);
     if (length === 0) return new Uint8Array(0);
-    const extents: FileExtent[] = [];
+    const segments = await this.#plan(offset, length);
+    // One fully-present extent covering the whole request: hand out the file's bytes as they are.
+    if (segments.length === 1) {
+      const seg = segments[0]!;
+      if (seg.dataOffset >= 0 && seg.bitmap === true) return this.#file.read(seg.dataOffset, length);
+      if (seg.dataOffset >= 0 && seg.bitmap === undefined) {
+        // Bitmap and data in one read; a fully present block's bytes are then returned as read.
+        const [bitmap, data] = await readExtents(this.#file, [
+          { offset: seg.dataOffset - seg.inBlock - this.#bitmapBytes, length: this.#bitmapBytes },
+          { offset: seg.dataOffset, length },
+        ]);
+        seg.bitmap = this.#remember(seg.block, bitmap!);
+        if (seg.bitmap === true) return data!;
+        const out = new Uint8Array(length);
+        copyPresentSectors(out, seg, data!, seg.bitmap);
+        return out;
+      }
+    }
+    // #fill writes every byte (zeros for unallocated blocks and absent sectors).
+    const out = unfilledBytes(length);
+    await this.#fill(segments, out, true);
+    return out;
+  }
+
+  /** As read, into the caller's buffer: fully present blocks are read straight into it. */
+  async readInto(offset: number, target: Uint8Array): Promise<void> {
+    checkRange(this.size, offset, target.length, this.description);
+    if (target.length === 0) return;
+    await this.#fill(await this.#plan(offset, target.length), target, true);
+  }
+
+  /** Maps the request to per-block segments, with each allocated block's bitmap if cached. */
+  async #plan(offset: number, length: number): Promise<Segment[]> {
     const segments: Segment[] = [];
     const end = offset + length;
     for (let pos = offset; pos < end; ) {
       const block = Math.floor(pos / this.#blockSize);
       const inBlock = pos - block * this.#blockSize;
       const n = Math.min(this.#blockSize - inBlock, end - pos);
-      const seg: Segment = { dest: pos - offset, length: n, inBlock, block, dataIndex: -1, bitmapIndex: -1, bitmap: undefined };
+      const seg: Segment = { dest: pos - offset, length: n, inBlock, block, dataOffset: -1, bitmap: undefined };
       const sector = block < this.#blocks ? this.#bat.getUint32(block * 4, false) : UNALLOCATED;
       if (sector !== UNALLOCATED) {
         const base = sector * VHD_SECTOR_BYTES;
@@ -92,32 +123,61 @@ export class VhdDynamicSource implements BlockSource {
             { location: `BAT entry ${block}` },
           );
         }
+        seg.dataOffset = dataStart;
         seg.bitmap = this.#bitmaps.get(block);
-        if (seg.bitmap === undefined) {
-          seg.bitmapIndex = extents.push({ offset: base, length: this.#bitmapBytes }) - 1;
-        }
-        seg.dataIndex = extents.push({ offset: dataStart, length: n }) - 1;
       }
       segments.push(seg);
       pos += n;
     }
+    return segments;
+  }
+
+  /** Fills `out` from the segments; `zeroFill` when `out` may hold old bytes. */
+  async #fill(segments: readonly Segment[], out: Uint8Array, zeroFill: boolean): Promise<void> {
+    if (zeroFill) {
+      for (const seg of segments) if (seg.dataOffset < 0 || seg.bitmap !== true) out.fill(0, seg.dest, seg.dest + seg.length);
+    }
+    if (segments.some((seg) => seg.dataOffset >= 0 && seg.bitmap === undefined)) {
+      await this.#fillCoalesced(segments, out);
+      return;
+    }
+    // Every bitmap known: fully present blocks are read straight into `out`, one read per
+    // block (their data is split by the next block's bitmap); partial ones through a copy.
+    const direct: TargetExtent[] = [];
+    const partial: Segment[] = [];
+    for (const seg of segments) {
+      if (seg.dataOffset < 0) continue;
+      if (seg.bitmap === true) direct.push({ offset: seg.dataOffset, length: seg.length, target: out.subarray(seg.dest, seg.dest + seg.length) });
+      else partial.push(seg);
+    }
+    const copyPartial = async (): Promise<void> => {
+      if (partial.length === 0) return;
+      const views = await readExtents(this.#file, partial.map((seg) => ({ offset: seg.dataOffset, length: seg.length })));
+      partial.forEach((seg, i) => copyPresentSectors(out, seg, views[i]!, seg.bitmap as Uint8Array));
+    };
+    await Promise.all([readExtentsInto(this.#file, direct, 0), copyPartial()]);
+  }
+
+  /**
+   * Some bitmaps unknown (the first pass over these blocks): bitmaps and data are fetched
+   * together, blocks stored in order costing one underlying read, and then copied out.
+   */
+  async #fillCoalesced(segments: readonly Segment[], out: Uint8Array): Promise<void> {
+    const extents: FileExtent[] = [];
+    const bitmapIndex: number[] = [];
+    const dataIndex: number[] = [];
+    for (const seg of segments) {
+      bitmapIndex.push(seg.dataOffset >= 0 && seg.bitmap === undefined ? extents.push({ offset: seg.dataOffset - seg.inBlock - this.#bitmapBytes, length: this.#bitmapBytes }) - 1 : -1);
+      dataIndex.push(seg.dataOffset >= 0 ? extents.push({ offset: seg.dataOffset, length: seg.length }) - 1 : -1);
+    }
     const views = await readExtents(this.#file, extents);
-    for (const seg of segments) {
-      if (seg.bitmapIndex >= 0) seg.bitmap = this.#remember(seg.block, views[seg.bitmapIndex]!);
-    }
-    // One fully-present extent covering the whole request: hand out the file's bytes as they are.
-    if (segments.length === 1) {
-      const seg = segments[0]!;
-      if (seg.dataIndex >= 0 && seg.bitmap === true) return views[seg.dataIndex]!;
-    }
-    const out = new Uint8Array(length);
-    for (const seg of segments) {
-      if (seg.dataIndex < 0) continue;
-      const data = views[seg.dataIndex]!;
+    segments.forEach((seg, i) => {
+      if (bitmapIndex[i]! >= 0) seg.bitmap = this.#remember(seg.block, views[bitmapIndex[i]!]!);
+      if (dataIndex[i]! < 0) return;
+      const data = views[dataIndex[i]!]!;
       if (seg.bitmap === true) out.set(data, seg.dest);
       else if (seg.bitmap !== undefined) copyPresentSectors(out, seg, data, seg.bitmap);
-    }
-    return out;
+    });
   }
 
   #remember(block: number, bytes: Uint8Array): Bitmap {

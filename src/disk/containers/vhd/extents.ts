@@ -7,7 +7,7 @@
  * are read and dropped rather than splitting the run, since one large read is far cheaper than
  * two on every medium we read from.
  */
-import { MAX_READ_BYTES, type BlockSource } from '../../index.ts';
+import { MAX_READ_BYTES, readInto, type BlockSource } from '../../index.ts';
 import { KiB } from '../../../util/units.ts';
 
 /** A byte range of the underlying file. */
@@ -64,4 +64,60 @@ export async function readExtents(source: BlockSource, extents: readonly FileExt
     }),
   );
   return out;
+}
+
+/** A byte range of the underlying file and where its bytes go. */
+export interface TargetExtent extends FileExtent {
+  /** Exactly `length` bytes, usually a view into the caller's result buffer. */
+  target: Uint8Array;
+}
+
+/**
+ * Reads every extent into its target. Extents grouped as readExtents groups them (ascending,
+ * at most `maxGapBytes` apart) share one underlying read; when a group is gapless in the file
+ * and its targets are back to back in one buffer, that read goes straight into the targets
+ * (no copy), otherwise through one buffer that is then copied out.
+ */
+export async function readExtentsInto(source: BlockSource, extents: readonly TargetExtent[], maxGapBytes = MAX_COALESCE_GAP_BYTES): Promise<void> {
+  const runs: Run[] = [];
+  let cur: Run | undefined;
+  for (let i = 0; i < extents.length; i++) {
+    const e = extents[i]!;
+    if (e.length === 0) continue;
+    const end = e.offset + e.length;
+    if (cur !== undefined && e.offset >= cur.end && e.offset - cur.end <= maxGapBytes && end - cur.start <= MAX_READ_BYTES) {
+      cur.end = end;
+      cur.members.push(i);
+    } else {
+      cur = { start: e.offset, end, members: [i] };
+      runs.push(cur);
+    }
+  }
+  await Promise.all(
+    runs.map(async (run) => {
+      const first = extents[run.members[0]!]!.target;
+      let direct = true;
+      let expectFile = run.start;
+      let expectByte = first.byteOffset;
+      for (const i of run.members) {
+        const e = extents[i]!;
+        if (e.offset !== expectFile || e.target.buffer !== first.buffer || e.target.byteOffset !== expectByte) {
+          direct = false;
+          break;
+        }
+        expectFile += e.length;
+        expectByte += e.length;
+      }
+      if (direct) {
+        await readInto(source, run.start, new Uint8Array(first.buffer, first.byteOffset, run.end - run.start));
+        return;
+      }
+      const buf = await source.read(run.start, run.end - run.start);
+      for (const i of run.members) {
+        const e = extents[i]!;
+        const at = e.offset - run.start;
+        e.target.set(buf.subarray(at, at + e.length));
+      }
+    }),
+  );
 }

@@ -6,14 +6,16 @@
  * block at FileOffsetMB; PARTIALLY_PRESENT is only valid in a differencing disk, which the
  * decoder refuses before building this source.
  *
- * Reads go through readExtents rather than the shared MappedSource: blocks that sit next to
- * each other in the file are fetched in one read even when virtual holes separate them.
+ * Reads go through readExtentsInto rather than the shared MappedSource: blocks that sit next to
+ * each other in the file are fetched in one read even when virtual holes separate them, and
+ * straight into the result when they are back to back in both the file and the result.
  */
 import { checkRange, type BlockSource, type SourceStats } from '../../index.ts';
+import { unfilledBytes } from '../../range.ts';
 import { view } from '../../../util/bytes.ts';
 import { CorruptError } from '../../../util/errors.ts';
 import { MiB } from '../../../util/units.ts';
-import { readExtents, type FileExtent } from '../vhd/extents.ts';
+import { readExtentsInto, type FileExtent, type TargetExtent } from '../vhd/extents.ts';
 import { batEntry, payloadEntryIndex, PAYLOAD_STATE } from './bat.ts';
 import { VHDX_HEADER_SECTION_BYTES } from './header.ts';
 
@@ -57,6 +59,26 @@ export class VhdxSource implements BlockSource {
   async read(offset: number, length: number): Promise<Uint8Array> {
     checkRange(this.size, offset, length, this.description);
     if (length === 0) return new Uint8Array(0);
+    const { segments, extents } = this.#plan(offset, length);
+    // Every block present and stored back to back: the file's bytes are the answer, uncopied.
+    if (extents.length === segments.length && extents.every((e, i) => i === 0 || e.offset === extents[i - 1]!.offset + extents[i - 1]!.length)) {
+      return this.#file.read(extents[0]!.offset, length);
+    }
+    // #fill writes every byte (zeros for absent blocks).
+    const out = unfilledBytes(length);
+    await this.#fill(segments, extents, out, true);
+    return out;
+  }
+
+  /** As read, into the caller's buffer: present blocks are read straight into it. */
+  async readInto(offset: number, target: Uint8Array): Promise<void> {
+    checkRange(this.size, offset, target.length, this.description);
+    if (target.length === 0) return;
+    const { segments, extents } = this.#plan(offset, target.length);
+    await this.#fill(segments, extents, target, true);
+  }
+
+  #plan(offset: number, length: number): { segments: Segment[]; extents: FileExtent[] } {
     const extents: FileExtent[] = [];
     const segments: Segment[] = [];
     const end = offset + length;
@@ -70,14 +92,17 @@ export class VhdxSource implements BlockSource {
       segments.push(seg);
       pos += n;
     }
-    // Every block present and stored back to back: the file's bytes are the answer, uncopied.
-    if (extents.length === segments.length && extents.every((e, i) => i === 0 || e.offset === extents[i - 1]!.offset + extents[i - 1]!.length)) {
-      return this.#file.read(extents[0]!.offset, length);
+    return { segments, extents };
+  }
+
+  /** Reads the present segments into their places in `out`; `zeroFill` when `out` may hold old bytes. */
+  async #fill(segments: readonly Segment[], extents: readonly FileExtent[], out: Uint8Array, zeroFill: boolean): Promise<void> {
+    const targets: TargetExtent[] = [];
+    for (const seg of segments) {
+      if (seg.extent >= 0) targets.push({ ...extents[seg.extent]!, target: out.subarray(seg.dest, seg.dest + seg.length) });
+      else if (zeroFill) out.fill(0, seg.dest, seg.dest + seg.length);
     }
-    const views = await readExtents(this.#file, extents);
-    const out = new Uint8Array(length);
-    for (const seg of segments) if (seg.extent >= 0) out.set(views[seg.extent]!, seg.dest);
-    return out;
+    await readExtentsInto(this.#file, targets);
   }
 
   /** File offset of a payload block, or undefined when the block reads as zeros. */
