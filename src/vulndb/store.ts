@@ -64,6 +64,13 @@ export const MAX_LOOKUP_ROWS = 100_000;
  * packages again (and a kernel lookup is thousands of rows); the oldest answers go first.
  */
 export const MAX_CACHED_LOOKUP_ROWS = 200_000;
+/**
+ * KEV and EPSS answers kept per VulnDb (one match asks for every finding's CVE, ~5,000 for a
+ * 1,000-package node; a re-match asks again); the cache is emptied when it reaches this many.
+ */
+export const MAX_CACHED_SCORE_ANSWERS = 500_000;
+/** A KEV table up to this many rows is read whole on first use instead of one query per CVE (CISA's catalog: ~1,500). */
+export const MAX_PRELOADED_KEV_ROWS = 50_000;
 
 /** Sources whose feed is one catalogue: a new feed replaces every earlier feed of the source. */
 const SINGLE_CATALOGUE_SOURCES = new Set(['kev', 'epss']);
@@ -548,6 +555,24 @@ function toRecord(r: LookupRow): AffectedRecord {
   return { advisory, affected };
 }
 
+interface KevRow {
+  cve: string;
+  date_added: string;
+  due_date: string | null;
+  ransomware: string | null;
+  vendor: string | null;
+  product: string | null;
+}
+
+function toKev(r: KevRow): KevEntry {
+  const e: KevEntry = { cve: r.cve, dateAdded: r.date_added };
+  if (r.due_date !== null) e.dueDate = r.due_date;
+  if (r.ransomware !== null) e.knownRansomwareCampaignUse = r.ransomware;
+  if (r.vendor !== null) e.vendorProject = r.vendor;
+  if (r.product !== null) e.product = r.product;
+  return e;
+}
+
 /** Opens the database read-only. A missing file or another schema version is a UsageError. */
 export function openVulnDb(path: string): VulnDb {
   const db = openReadOnly(path);
@@ -564,6 +589,20 @@ export function openVulnDb(path: string): VulnDb {
   // Cached answers are shared between callers: records from lookup are read-only.
   const cache = new Map<string, AffectedRecord[]>();
   let cachedRows = 0;
+  // Point queries cost ~10 µs each (bench/vulndb.ts): KEV, small, is read whole once; every
+  // answer is remembered; an empty EPSS table is never queried.
+  const kevRows = (db.prepare('SELECT count(*) AS n FROM kev').get() as { n: number }).n;
+  let kevAll: Map<string, KevEntry> | undefined;
+  const kevCache = new Map<string, KevEntry | undefined>();
+  const hasEpss = db.prepare('SELECT 1 AS x FROM epss LIMIT 1').get() !== undefined;
+  const epssCache = new Map<string, EpssScore | undefined>();
+  const remembered = <T>(answers: Map<string, T | undefined>, cve: string, load: (cve: string) => T | undefined): T | undefined => {
+    if (answers.has(cve)) return answers.get(cve);
+    if (answers.size >= MAX_CACHED_SCORE_ANSWERS) answers.clear();
+    const v = load(cve);
+    answers.set(cve, v);
+    return v;
+  };
   return {
     lookup(namespace: Namespace, name: string): AffectedRecord[] {
       const key = `${namespace}\u0000${name}`;
@@ -583,18 +622,22 @@ export function openVulnDb(path: string): VulnDb {
       return hasNsSt.get(namespace) !== undefined;
     },
     kev(cve: string): KevEntry | undefined {
-      const r = kevSt.get(cve) as { cve: string; date_added: string; due_date: string | null; ransomware: string | null; vendor: string | null; product: string | null } | undefined;
-      if (!r) return undefined;
-      const e: KevEntry = { cve: r.cve, dateAdded: r.date_added };
-      if (r.due_date !== null) e.dueDate = r.due_date;
-      if (r.ransomware !== null) e.knownRansomwareCampaignUse = r.ransomware;
-      if (r.vendor !== null) e.vendorProject = r.vendor;
-      if (r.product !== null) e.product = r.product;
-      return e;
+      if (kevRows === 0) return undefined;
+      if (kevRows <= MAX_PRELOADED_KEV_ROWS) {
+        kevAll ??= new Map((db.prepare('SELECT cve, date_added, due_date, ransomware, vendor, product FROM kev').all() as unknown as KevRow[]).map((r) => [r.cve, toKev(r)]));
+        return kevAll.get(cve);
+      }
+      return remembered(kevCache, cve, (c) => {
+        const r = kevSt.get(c) as KevRow | undefined;
+        return r ? toKev(r) : undefined;
+      });
     },
     epss(cve: string): EpssScore | undefined {
-      const r = epssSt.get(cve) as { cve: string; score: number; percentile: number; date: string } | undefined;
-      return r ? { cve: r.cve, score: r.score, percentile: r.percentile, date: r.date } : undefined;
+      if (!hasEpss) return undefined;
+      return remembered(epssCache, cve, (c) => {
+        const r = epssSt.get(c) as { cve: string; score: number; percentile: number; date: string } | undefined;
+        return r ? { cve: r.cve, score: r.score, percentile: r.percentile, date: r.date } : undefined;
+      });
     },
     status(): DbStatus {
       return readStatus(db, path);
