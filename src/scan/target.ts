@@ -17,7 +17,7 @@ import type { FileSystem } from '../fs/index.ts';
 import { openFilesystem } from '../fs/registry.ts';
 import { issueFromError, type Issue } from '../util/issues.ts';
 import { NotThisFormatError, UsageError } from '../util/errors.ts';
-import { MiB } from '../util/units.ts';
+import { KiB, MiB } from '../util/units.ts';
 import type { Volume, VolumeLayout } from '../volume/index.ts';
 import { probeVolumes } from '../volume/probe.ts';
 
@@ -41,6 +41,14 @@ export interface OpenedDisk {
 }
 
 const DEFAULT_CACHE_BYTES = 64 * MiB;
+/**
+ * Cache chunk over a local file: a positional read costs a thread-pool round trip whatever its
+ * size, so chunks are kept small enough that metadata-heavy work (inventory: inodes, directory
+ * blocks, package databases, ELF headers) reads little more than it needs. Over HTTP every
+ * request costs a round trip to the storage service, so CachedSource's larger default stays.
+ * Reads of 256 KiB and more bypass the cache either way.
+ */
+const LOCAL_CHUNK_BYTES = 8 * KiB;
 
 function isUrl(spec: string): boolean {
   return /^https?:\/\//i.test(spec);
@@ -61,10 +69,10 @@ async function openMedium(spec: string, options: TargetOptions): Promise<{ mediu
       if (name !== basename(name) || name === '..' || name === '.' || name.includes('\0')) {
         throw new UsageError(`refusing extent file '${name}': only files beside the descriptor are opened`);
       }
-      return new CachedSource(await FileSource.open(join(dir, name)), { cacheBytes });
+      return new CachedSource(await FileSource.open(join(dir, name)), { cacheBytes, chunkBytes: LOCAL_CHUNK_BYTES });
     },
   };
-  return { medium: new CachedSource(file, { cacheBytes }), context };
+  return { medium: new CachedSource(file, { cacheBytes, chunkBytes: LOCAL_CHUNK_BYTES }), context };
 }
 
 /** Decodes a disk target down to its volumes and their filesystem signatures. */

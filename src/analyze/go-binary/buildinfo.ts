@@ -106,6 +106,11 @@ async function readVirtual(elf: ElfFile, read: ReadAt, size: number, addr: numbe
 function dataStart(elf: ElfFile): { offset: number; size: number; vaddr: number; foundIn: string } | undefined {
   const s = elf.sections.find((x) => x.name === '.go.buildinfo' && x.type !== SHT_NOBITS);
   if (s !== undefined) return { offset: s.offset, size: s.size, vaddr: s.addr, foundIn: 'elf .go.buildinfo' };
+  // Every Go linker since 1.13 (the first with build info) names the section; a binary that kept
+  // its section headers without one is not Go, so only a section-stripped binary (strip -s keeps
+  // program headers only) is searched in its data segment, as debug/buildinfo does. This keeps
+  // the hundreds of C executables in /usr/bin from costing a data-segment read each.
+  if (elf.sections.length > 0) return undefined;
   const p = elf.segments.find((x) => x.type === PT_LOAD && (x.flags & (PF_X | PF_W)) === PF_W);
   if (p !== undefined) return { offset: p.offset, size: p.filesz, vaddr: p.vaddr, foundIn: 'elf data segment' };
   return undefined;
