@@ -8,10 +8,12 @@
  *      physical limit), warm page cache;
  *  (c) peak RSS: every case runs in a fresh child process that reports its own
  *      process.resourceUsage().maxRSS, so one case's heap never inflates another's figure.
+ *  (d) the walk plus reading every regular file through sweepFiles (src/fs/sweep.ts, a disk-order
+ *      sweep in large windows), same image, same run, same ratio to dd.
  * For ext4 the same files are also read with the `ext2fs` npm package (libext2fs in WASM).
  * Prints a markdown section on stdout, progress on stderr. Not a test: nothing here asserts.
  *
- * Child mode: node bench/fs.ts --case <open|walk|read|ext2fs> <image>; prints one JSON line.
+ * Child mode: node bench/fs.ts --case <open|walk|read|sweep|ext2fs> <image>; prints one JSON line.
  */
 import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
@@ -19,6 +21,7 @@ import { open } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { openFile } from '../src/disk/file-source.ts';
 import { FS_DRIVERS, openFilesystem } from '../src/fs/registry.ts';
+import { sweepFiles, type SweepFile } from '../src/fs/sweep.ts';
 import { walk } from '../src/fs/walk.ts';
 import type { Issue } from '../src/util/issues.ts';
 import { fsImage, type FsKind } from '../test/fixtures/node-image.ts';
@@ -40,6 +43,10 @@ interface CaseResult {
   maxRssBytes: number;
   issues: number;
   error?: string;
+  /** User + system CPU of the whole child process (less disturbed by other jobs than wall time). */
+  cpuSeconds?: number;
+  /** Sweep case: how the files were read (swept from windows, or the normal way by reason). */
+  sweep?: Record<string, number>;
 }
 
 function log(message: string): void {
@@ -87,6 +94,49 @@ async function caseHullscan(image: string, readContents: boolean): Promise<CaseR
     maxRssBytes: 0,
     issues: issues.length + fs.reader.issues.length,
   };
+}
+
+/** The walk collects the files, then one sweep reads them all in physical order. */
+async function caseSweep(image: string): Promise<CaseResult> {
+  const t0 = performance.now();
+  const source = await openFile(image);
+  const fs = await openFilesystem(source);
+  const t1 = performance.now();
+  const issues: Issue[] = [];
+  let entries = 0;
+  const list: SweepFile[] = [];
+  for await (const e of walk(fs, { issues })) {
+    entries++;
+    if (e.stat.type === 'file') list.push({ path: e.path, ino: e.entry.ino, size: e.stat.size });
+  }
+  const tWalked = performance.now();
+  let fileBytes = 0;
+  let sink = 0;
+  const take = (chunk: Uint8Array) => {
+    fileBytes += chunk.length;
+    if (chunk.length > 0) sink ^= chunk[chunk.length - 1]!;
+  };
+  const r = await sweepFiles(fs, list, {
+    async onFile(_file, contents) {
+      if (contents instanceof Uint8Array) take(contents);
+      else for await (const chunk of contents) take(chunk);
+    },
+  });
+  const t2 = performance.now();
+  await fs.close();
+  await source.close();
+  const result: CaseResult = {
+    seconds: (t2 - t1) / 1000,
+    openSeconds: (t1 - t0) / 1000,
+    entries,
+    files: r.delivered,
+    fileBytes: sink === -1 ? 0 : fileBytes,
+    maxRssBytes: 0,
+    issues: issues.length + fs.reader.issues.length + r.errors.length,
+    sweep: { readSeconds: (t2 - tWalked) / 1000, swept: r.swept, windows: r.windows, windowMB: r.windowBytesRead / MB, ...r.normal },
+  };
+  if (r.errors.length > 0) result.error = `${r.errors.length} files unreadable: ${r.errors[0]!.error.message}`;
+  return result;
 }
 
 interface Ext2Stats {
@@ -173,8 +223,10 @@ async function caseExt2fs(image: string): Promise<CaseResult> {
 
 async function child(kind: string, image: string): Promise<void> {
   const result =
-    kind === 'open' ? await caseOpen(image) : kind === 'walk' ? await caseHullscan(image, false) : kind === 'read' ? await caseHullscan(image, true) : await caseExt2fs(image);
-  result.maxRssBytes = process.resourceUsage().maxRSS * 1024;
+    kind === 'open' ? await caseOpen(image) : kind === 'walk' ? await caseHullscan(image, false) : kind === 'read' ? await caseHullscan(image, true) : kind === 'sweep' ? await caseSweep(image) : await caseExt2fs(image);
+  const usage = process.resourceUsage();
+  result.maxRssBytes = usage.maxRSS * 1024;
+  result.cpuSeconds = (usage.userCPUTime + usage.systemCPUTime) / 1e6;
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
@@ -254,6 +306,7 @@ async function parent(): Promise<void> {
       "Read MB/s is file bytes over the time of the walk-plus-read case (the walk is included). 'floor' is the RSS of a process that loads the same modules and only opens the filesystem.",
   );
   say();
+  const sweepNotes: string[] = [];
   say('| image | reader | entries | walk s (target < 1) | files | file MB | walk + read s | read MB/s | dd MB/s | ratio to dd (target ≥ 0.60) | fresh-buffer reads MB/s | ratio to those | peak RSS MiB (target < 256) | floor RSS MiB |');
   say('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const kind of kinds) {
@@ -272,6 +325,14 @@ async function parent(): Promise<void> {
     );
     const broken = w.error ?? r.error;
     if (broken !== undefined) say(`| | hullscan failed: ${broken.replaceAll('|', '/')} | | | | | | | | | | | | |`);
+    const sw = bestCase('sweep', image);
+    log(`${kind}: sweep ${f2(sw.seconds)} s ${sw.error ?? ''} ${JSON.stringify(sw.sweep ?? {})}`);
+    const swMbps = sw.fileBytes / sw.seconds / MB;
+    say(
+      `| ${kind} | hullscan sweepFiles | ${sw.entries} | — | ${sw.files} | ${(sw.fileBytes / MB).toFixed(0)} | ${f2(sw.seconds)} | ${swMbps.toFixed(0)} | ${ddMbps.toFixed(0)} | ${f2(swMbps / ddMbps)} | ${fresh.toFixed(0)} | ${f2(swMbps / fresh)} | ${mib(sw.maxRssBytes)} | |`,
+    );
+    if (sw.error !== undefined) say(`| | sweepFiles failed: ${sw.error.replaceAll('|', '/')} | | | | | | | | | | | | |`);
+    sweepNotes.push(`${kind}: ${sweepSummary(sw, ddMbps)}; process CPU (user + sys, fastest run): stream case ${f2(r.cpuSeconds ?? NaN)} s, sweep case ${f2(sw.cpuSeconds ?? NaN)} s, walk only ${f2(w.cpuSeconds ?? NaN)} s`);
     if (kind === 'ext4') {
       const e = bestCase('ext2fs', image, 1); // tens of seconds a run: once
       const mbps = e.fileBytes / e.seconds / MB;
@@ -284,7 +345,25 @@ async function parent(): Promise<void> {
   }
   say();
   say(`hullscan streams each file in ${STREAM_CHUNK_BYTES / 2 ** 20} MiB chunks through openFile → openFilesystem → walk; ext2fs walks with readdir/lstat and reads each file through a file handle in ${EXT2FS_CHUNK_BYTES / 1024} KiB chunks. ext2fs runs once (tens of seconds).`);
+  say();
+  say('sweepFiles: the walk lists the files, then one sweep reads them (its row times both, like the row above it). Per image (fastest run):');
+  for (const n of sweepNotes) say(`- ${n}`);
   process.stdout.write(`${out.join('\n')}\n`);
+}
+
+function sweepSummary(r: CaseResult, ddMbps: number): string {
+  const s = r.sweep;
+  if (!s) return r.error ?? 'no result';
+  const { readSeconds = NaN, swept = 0, windows = 0, windowMB = 0, ...normal } = s;
+  const readMbps = r.fileBytes / readSeconds / MB;
+  const rest = Object.entries(normal)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  return (
+    `sweep phase alone (after the walk) ${f2(readSeconds)} s = ${readMbps.toFixed(0)} MB/s = ${f2(readMbps / ddMbps)} of dd; ` +
+    `${swept} files swept from ${windows} windows (${windowMB.toFixed(0)} MB read); normal reads: ${rest || 'none'}`
+  );
 }
 
 function ext2fsVersion(): string {

@@ -7,6 +7,7 @@
  * it, and at most {@link MAX_SYMLINK_HOPS} links are followed. No path from an image ever
  * reaches the host filesystem.
  */
+import type { BlockSource } from '../disk/index.ts';
 import type { Issue } from '../util/issues.ts';
 
 export type FileType = 'file' | 'dir' | 'symlink' | 'chardev' | 'blockdev' | 'fifo' | 'socket' | 'unknown';
@@ -71,6 +72,19 @@ export interface FileSystem {
 }
 
 /**
+ * One piece of a regular file's physical layout ({@link InodeReader.mapFile}): file bytes
+ * [fileOffset, fileOffset + length) are either stored at `sourceOffset` in the reader's
+ * `dataSource` ('data') or read as zeros ('zero': a hole or an unwritten extent).
+ */
+export interface FileExtent {
+  fileOffset: number;
+  length: number;
+  kind: 'data' | 'zero';
+  /** Byte offset in the reader's dataSource; set for 'data' only. */
+  sourceOffset?: number;
+}
+
+/**
  * What a filesystem driver implements: inode-level reads. Path semantics live in one place
  * (PathFileSystem) so that every driver gets the same in-image symlink rules.
  */
@@ -88,6 +102,16 @@ export interface InodeReader {
   readlink(ino: InodeId): Promise<string>;
   /** File bytes [offset, offset + length), clamped to the size; holes and unwritten extents are zeros. */
   read(ino: InodeId, offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * The physical layout of a regular file without reading its data (for a disk-order sweep,
+   * src/fs/sweep.ts): pieces in file order covering exactly [0, size), adjacent runs merged.
+   * Undefined for what cannot be mapped plainly (inline data, compressed or encrypted extents,
+   * realtime files, non-files): read those with `read`. Throws the same typed errors `read`
+   * would for a corrupt mapping.
+   */
+  mapFile?(ino: InodeId): Promise<FileExtent[] | undefined>;
+  /** The BlockSource that mapFile's sourceOffsets refer to (present whenever mapFile is). */
+  readonly dataSource?: BlockSource;
   close(): Promise<void>;
 }
 

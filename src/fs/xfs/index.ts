@@ -15,7 +15,7 @@ import { readInto, type BlockSource } from '../../disk/index.ts';
 import { unfilledBytes } from '../../disk/range.ts';
 import { CorruptError, NotThisFormatError, UnsupportedError, UsageError } from '../../util/errors.ts';
 import type { Issue } from '../../util/issues.ts';
-import type { DirEntry, InodeId, InodeReader, Stat } from '../index.ts';
+import type { DirEntry, FileExtent, InodeId, InodeReader, Stat } from '../index.ts';
 import { PathFileSystem } from '../path-fs.ts';
 import { decodeExtents, normalizeExtents, readBmbtExtents, type Extent } from './bmbt.ts';
 import { parseDataBlock, parseShortform, XFS_DIR2_LEAF_OFFSET_BYTES, type DirContext, type RawDirEntry } from './dir2.ts';
@@ -210,6 +210,54 @@ export class XfsReader implements InodeReader {
     if (inode.format === FMT_LOCAL) return inode.dataFork.slice(offset, Math.min(end, inode.dataFork.length));
     if (inode.format !== FMT_EXTENTS && inode.format !== FMT_BTREE) return new Uint8Array(0);
     return this.#readMapped(await this.extents(inode), offset, end - offset);
+  }
+
+  /** The volume that mapFile's source offsets refer to. */
+  get dataSource(): BlockSource {
+    return this.#source;
+  }
+
+  /**
+   * The layout of a regular file (InodeReader.mapFile) from the same checked extent list `read`
+   * uses: written extents are 'data' at linear block × block size, holes and unwritten extents
+   * 'zero'; extents past EOF (speculative preallocation) are dropped and the last one clipped.
+   * Local-format (inline) and realtime files have no plain layout on this volume: undefined.
+   */
+  async mapFile(ino: InodeId): Promise<FileExtent[] | undefined> {
+    const inode = await this.inode(ino);
+    if (inode.type !== 'file' || (inode.flags & DIFLAG_REALTIME) !== 0) return undefined;
+    if (inode.format !== FMT_EXTENTS && inode.format !== FMT_BTREE) return undefined;
+    const size = inode.size;
+    if (size === 0) return [];
+    const bb = this.sb.blockBytes;
+    const out: FileExtent[] = [];
+    let pos = 0;
+    const push = (start: number, end: number, physical: number | undefined) => {
+      const last = out[out.length - 1];
+      if (physical === undefined) {
+        if (last?.kind === 'zero') last.length += end - start;
+        else out.push({ fileOffset: start, length: end - start, kind: 'zero' });
+      } else if (last?.kind === 'data' && last.sourceOffset! + last.length === physical) {
+        last.length += end - start;
+      } else {
+        out.push({ fileOffset: start, length: end - start, kind: 'data', sourceOffset: physical });
+      }
+    };
+    // normalizeExtents sorted the list and refused overlaps, so `pos` only moves forward.
+    for (const e of await this.extents(inode)) {
+      const start = e.fileBlock * bb;
+      if (start >= size) break;
+      const end = Math.min(size, (e.fileBlock + e.blocks) * bb);
+      // The same bound #readBytesInto enforces for `read`.
+      if (!e.unwritten && e.linearBlock * bb + (end - start) > this.#fsBytes) {
+        throw new CorruptError(`XFS inode ${ino}: extent at block ${e.linearBlock} runs past the filesystem end`, { location: `inode ${ino} extents` });
+      }
+      if (start > pos) push(pos, start, undefined);
+      push(start, end, e.unwritten ? undefined : e.linearBlock * bb);
+      pos = end;
+    }
+    if (pos < size) push(pos, size, undefined);
+    return out;
   }
 
   async readdir(ino: InodeId): Promise<DirEntry[]> {
