@@ -9,6 +9,7 @@ import { MAX_SBOM_BYTES, readSbom } from '../inventory/sbom/read.ts';
 import { scanMalware, type MalwareScanOptions } from '../malware/run.ts';
 import { matchInventory, wasAssessed } from '../match/run.ts';
 import { UsageError } from '../util/errors.ts';
+import { MiB } from '../util/units.ts';
 import type { Issue } from '../util/issues.ts';
 import type { VulnDb } from '../vulndb/index.ts';
 import { defaultDbPath, openVulnDb } from '../vulndb/store.ts';
@@ -16,6 +17,9 @@ import { inventoryFileSystem, inventoryTarget } from './inventory.ts';
 import { applyPolicy, type Policy } from './policy.ts';
 import { SCAN_RESULT_SCHEMA_VERSION, type ScanResult, type ScannerId } from './result.ts';
 import { openTargetFilesystem, type TargetOptions } from './target.ts';
+
+/** Chunk cache in front of the disk for a scan that also walks every file for malware. */
+export const MALWARE_CACHE_BYTES = 16 * MiB;
 
 export interface ScanOptions {
   /** Default ['vuln']. */
@@ -91,7 +95,9 @@ export async function scanTarget(spec: string, options: ScanOptions = {}): Promi
       if (node !== undefined) inventory = { ...inventory, node };
     } else if (scanners.includes('malware')) {
       progress(`opening ${spec}`);
-      const opened = await openTargetFilesystem(spec, { ...(options.target ?? {}), ...(options.volume !== undefined && { volume: options.volume }) });
+      // A full-file walk reads file data in large reads that bypass the chunk cache, so it needs
+      // less cache than metadata-only work; the rest of the memory goes to bytes in flight.
+      const opened = await openTargetFilesystem(spec, { cacheBytes: MALWARE_CACHE_BYTES, ...(options.target ?? {}), ...(options.volume !== undefined && { volume: options.volume }) });
       closers.push(() => opened.close());
       targetIssues.push(...opened.issues);
       progress('reading the package inventory');
