@@ -18,8 +18,8 @@ export const DB_HELP = `Usage: hullscan db <import|update|status> [options]
   db import <file|dir|url>… [--db PATH]
       Import feed files offline: OSV (JSON, JSONL, .gz, a directory, an ecosystem all.zip),
       Azure Linux / CBL-Mariner OVAL XML(.gz), Alpine secdb JSON, CISA KEV JSON, FIRST EPSS
-      CSV(.gz). The kind is
-      detected from the content. Re-importing a file replaces what it imported before.
+      CSV(.gz). The kind is detected from the content. Re-importing a file replaces what it
+      imported before.
   db update [--db PATH] [--source-url ID=URL|ID=off]… [--config FILE] [--allow-private-urls]
       Download the public feeds and rebuild the database (osv-debian, osv-ubuntu, osv-alpine,
       osv-go, azurelinux-3.0-oval, mariner-2.0-oval, kev, epss; ID=off drops one, a new ID
