@@ -2,9 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, truncateSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { dpkgAnalyzer, MAX_STATUS_BYTES, parseDpkgDatabase, parseSourceField, parseStatusField } from '../../src/analyze/dpkg/index.ts';
+import { dpkgAnalyzer, MAX_STATUS_BYTES, parseDpkgDatabase, parseMd5sums, parseSourceField, parseStatusField } from '../../src/analyze/dpkg/index.ts';
 import { MAX_KEPT_FIELD_CHARS } from '../../src/analyze/dpkg/control.ts';
 import type { Inventory, Package } from '../../src/inventory/index.ts';
+import type { Issue } from '../../src/util/issues.ts';
 import { inventoryTarget } from '../../src/scan/inventory.ts';
 import { debianRoot, fixtureOrSkip, nodeDisk } from '../fixtures/node-image.ts';
 import { needTools, run, tempDir } from '../helpers/tools.ts';
@@ -272,4 +273,67 @@ test('dpkg status: the same name:arch recorded twice is a warning (dpkg keeps on
   const r = parseDpkgDatabase(`${rec('1')}\n${rec('2')}`, '/var/lib/dpkg/status');
   assert.deepEqual(r.packages.map((p) => p.version), ['1', '2']);
   assert.deepEqual(r.issues.map((i) => `${i.code}@${i.location}`), ['dpkg.duplicate-package@/var/lib/dpkg/status:6']);
+});
+
+/**
+ * The reference for the md5sums line scanner: the line pattern it replaced, over LF/CRLF lines
+ * (the scanner exists for speed; what a line means must not change).
+ */
+function md5sumsByPattern(text: string): { digests: { path: string; digest: string }[]; bad: number; firstBad: number } {
+  const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  const digests: { path: string; digest: string }[] = [];
+  let bad = 0;
+  let firstBad = 0;
+  for (const [i, line] of lines.entries()) {
+    const m = /^([0-9a-fA-F]{32}) [ *]?(.+)$/.exec(line);
+    if (!m) {
+      if (line.trim() !== '' && bad++ === 0) firstBad = i + 1;
+      continue;
+    }
+    digests.push({ path: m[2]!.startsWith('/') ? m[2]! : `/${m[2]!}`, digest: m[1]!.toLowerCase() });
+  }
+  return { digests, bad, firstBad };
+}
+
+test('md5sums scanner: the same digests, paths and malformed-line count as the md5sums line pattern (edge cases and seeded random lines)', () => {
+  const h = 'D41D8cd98f00b204e9800998ecf8427e';
+  const cases = [
+    `${h}  usr/bin/a\n${h} *usr/bin/b\r\n${h} usr/bin/c\n${h}  \n${h} \n${h}   two spaces\n${h}  /abs\n`,
+    `${h}\tusr/tab\n${h.slice(1)}  short\n${h}g  long\n\n   \n\r\n${h}  has\rcr\n${h}  has\u2028ls\n${h}  **star\n${h} * \n`,
+    `${h}  no-final-newline`,
+    '',
+    '\n\n',
+    `${h}  x\n\r`,
+  ];
+  // Seeded random lines from the characters that matter to the pattern.
+  let seed = 0x9e3779b9;
+  const rand = (k: number): number => {
+    seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    return seed % k;
+  };
+  const alphabet = ['a', 'F', '0', '9', 'g', ' ', '*', '\r', '\n', '\t', '/', 'é', '\u2029'];
+  for (let c = 0; c < 300; c++) {
+    let s = '';
+    const lines = 1 + rand(5);
+    for (let l = 0; l < lines; l++) {
+      // Mostly a full digest and its space (the interesting part is what follows), else a near miss.
+      s += rand(3) !== 0 ? `${h} ` : h.slice(0, 30 + rand(4));
+      const tail = rand(8);
+      for (let k = 0; k < tail; k++) s += alphabet[rand(alphabet.length)];
+      s += rand(4) === 0 ? '\r\n' : '\n';
+    }
+    cases.push(s);
+  }
+  let wellFormed = 0;
+  for (const text of cases) {
+    const want = md5sumsByPattern(text);
+    const issues: Issue[] = [];
+    const got = parseMd5sums(text, '/x.md5sums', issues);
+    assert.deepEqual(got.map((d) => ({ path: d.path, digest: d.digest })), want.digests, JSON.stringify(text));
+    assert.ok(got.every((d) => d.algorithm === 'md5'));
+    assert.deepEqual(issues, want.bad === 0 ? [] : [{ severity: 'warning', code: 'dpkg.md5sums-syntax', message: `${want.bad} malformed line(s)`, location: `/x.md5sums:${want.firstBad}` }], JSON.stringify(text));
+    wellFormed += got.length;
+  }
+  assert.ok(wellFormed > 50, `${wellFormed} well-formed lines among the cases`);
 });
