@@ -82,10 +82,27 @@ async function sweptHashes(fs: PathFileSystem, files: readonly SweepFile[], opti
   return { hashes, result, whole, chunked, errored };
 }
 
+/** The filesystem of an image whose close() also closes the image (a FileSystem does not own its source). */
+async function openImageFs(image: string): Promise<PathFileSystem> {
+  const source = await openFile(image);
+  try {
+    const fs = await openFilesystem(source);
+    const closeFs = fs.close.bind(fs);
+    fs.close = async () => {
+      await closeFs();
+      await source.close();
+    };
+    return fs;
+  } catch (err) {
+    await source.close();
+    throw err;
+  }
+}
+
 async function openKind(kind: FsKind, t: { skip(message?: string): void }, tree?: Promise<string>): Promise<PathFileSystem | undefined> {
   const image = await fixtureOrSkip(t, fsImage(kind, tree));
   if (image === undefined) return undefined;
-  return openFilesystem(await openFile(image));
+  return openImageFs(image);
 }
 
 const CASES: Array<{ kind: FsKind; mapped: boolean }> = [
@@ -256,7 +273,7 @@ for (const kind of ['ext4', 'ext4-noextents'] as const) {
     if (skip) return t.skip(skip);
     const image = await fixtureOrSkip(t, fsImage(kind));
     if (!image) return;
-    const fs = await openFilesystem(await openFile(image));
+    const fs = await openImageFs(image);
     try {
       for (const path of [SPARSE, BIG, '/etc/passwd']) {
         const st = await fs.stat(path);
@@ -278,7 +295,7 @@ test('xfs: mapFile agrees with xfs_db bmap on a sparse, a large and a small file
   if (skip) return t.skip(skip);
   const image = await fixtureOrSkip(t, fsImage('xfs'));
   if (!image) return;
-  const fs = await openFilesystem(await openFile(image));
+  const fs = await openImageFs(image);
   try {
     const sb = (fs.reader as XfsReader).sb;
     for (const path of [SPARSE, BIG, '/etc/passwd']) {
@@ -321,7 +338,7 @@ test('a truncated image: files whose extents run past the volume are per-file er
   if (!image) return;
   const tmp = tempDir('hullscan-sweep-');
   try {
-    const clean = await openFilesystem(await openFile(image));
+    const clean = await openImageFs(image);
     const files = await listFiles(clean);
     const want = await normalHashes(clean, files);
     const ends = new Map<string, number>();
@@ -336,7 +353,7 @@ test('a truncated image: files whose extents run past the volume are per-file er
     const copy = join(tmp.dir, 'fs.img');
     copyFileSync(image, copy);
     truncateSync(copy, cut);
-    const fs = await openFilesystem(await openFile(copy));
+    const fs = await openImageFs(copy);
     try {
       const got = await sweptHashes(fs, files);
       const lost = files.filter((f) => ends.get(f.path)! > cut).map((f) => f.path);
@@ -372,11 +389,11 @@ test('a byte-patched extent (block far outside the filesystem) is that file’s 
     writeSync(fd, Buffer.from([0, 0, 0xf0, 0xff, 0xff, 0x0f]), 0, 6, inodeAt + 0x28 + 12 + 6);
     closeSync(fd);
 
-    const clean = await openFilesystem(await openFile(image));
+    const clean = await openImageFs(image);
     const files = await listFiles(clean);
     const want = await normalHashes(clean, files);
     await clean.close();
-    const fs = await openFilesystem(await openFile(copy));
+    const fs = await openImageFs(copy);
     try {
       const got = await sweptHashes(fs, files);
       assert.deepEqual(got.errored, [victim]);
