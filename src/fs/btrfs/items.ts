@@ -10,6 +10,7 @@ import { CorruptError } from '../../util/errors.ts';
 import { view } from '../../util/bytes.ts';
 import type { FileType } from '../index.ts';
 import { DISK_KEY_BYTES, parseDiskKey, type Item, type Key } from './btree.ts';
+import { fileTypeOfMode } from '../mode.ts';
 
 export const INODE_ITEM_KEY = 1;
 export const INODE_REF_KEY = 12;
@@ -31,16 +32,6 @@ const FILE_EXTENT_REG_BYTES = 53;
 /** The root item before the v2 fields (btrfs_root_item up to `level`). */
 const ROOT_ITEM_MIN_BYTES = 239;
 
-const S_IFMT = 0o170000;
-const MODE_TYPES: Record<number, FileType> = {
-  0o100000: 'file',
-  0o040000: 'dir',
-  0o120000: 'symlink',
-  0o020000: 'chardev',
-  0o060000: 'blockdev',
-  0o010000: 'fifo',
-  0o140000: 'socket',
-};
 /** BTRFS_FT_*: 0 unknown, 1 reg, 2 dir, 3 chrdev, 4 blkdev, 5 fifo, 6 sock, 7 symlink, 8 xattr. */
 const FT_TYPES: readonly FileType[] = ['unknown', 'file', 'dir', 'chardev', 'blockdev', 'fifo', 'socket', 'symlink'];
 /** BTRFS_FT_ENCRYPTED is a flag bit on top of the type. */
@@ -85,7 +76,7 @@ export function parseInodeItem(b: Uint8Array, location: string): InodeItem {
     uid: dv.getUint32(44, true),
     gid: dv.getUint32(48, true),
     mode,
-    type: MODE_TYPES[mode & S_IFMT] ?? 'unknown',
+    type: fileTypeOfMode(mode) ?? 'unknown',
     rdev: u64n(dv, 56, 'inode rdev', location),
     flags: dv.getBigUint64(64, true),
     atimeMs: timeMs(dv, 112),

@@ -12,6 +12,7 @@ import type { FileType, Stat } from '../index.ts';
 import type { GroupTable } from './group-desc.ts';
 import { INODE_TABLE_CHUNK_BYTES, MIN_INODE_BYTES } from './limits.ts';
 import type { Superblock } from './superblock.ts';
+import { fileTypeOfMode } from '../mode.ts';
 
 export const ROOT_INO = 2;
 /** i_block: 15 little-endian u32s, 60 bytes. */
@@ -26,17 +27,6 @@ export const INODE_FLAGS = {
   inlineData: 0x10000000,
   casefold: 0x40000000,
 } as const;
-
-const S_IFMT = 0xf000;
-const MODE_TYPES: Record<number, FileType> = {
-  0x1000: 'fifo',
-  0x2000: 'chardev',
-  0x4000: 'dir',
-  0x6000: 'blockdev',
-  0x8000: 'file',
-  0xa000: 'symlink',
-  0xc000: 'socket',
-};
 
 export interface Timestamp {
   sec: number;
@@ -122,7 +112,7 @@ export function parseInode(sb: Superblock, ino: number, raw: Uint8Array): Ext4In
     }
   }
   const mode = u16(0x0);
-  const type = MODE_TYPES[mode & S_IFMT] ?? 'unknown';
+  const type = fileTypeOfMode(mode) ?? 'unknown';
   // i_size_high is defined for every file type since large_file / largedir; 2^32 blocks of
   // 64 KiB (2^48 bytes) is the most an extent or block map addresses.
   const size = u32(0x4) + u32(0x6c) * 2 ** 32;

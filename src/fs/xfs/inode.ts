@@ -12,6 +12,7 @@ import { equalBytes, view } from '../../util/bytes.ts';
 import { crc32c } from '../../util/crc32.ts';
 import type { FileType } from '../index.ts';
 import type { Superblock } from './superblock.ts';
+import { fileTypeOfMode } from '../mode.ts';
 
 export const XFS_DINODE_MAGIC = 0x494e; // 'IN'
 /** Size of the v1/v2 inode core; the data fork follows. */
@@ -35,17 +36,6 @@ export const DIFLAG2_NREXT64 = 0x10;
 export const MAX_EXTENTS_PER_FILE = 1 << 21;
 /** Seconds between 1901-12-13T20:45:52Z (the bigtime epoch, S32_MIN) and the Unix epoch. */
 const BIGTIME_EPOCH_OFFSET_MS = 2 ** 31 * 1000;
-
-const S_IFMT = 0o170000;
-const TYPE_BY_IFMT: Record<number, FileType> = {
-  0o100000: 'file',
-  0o040000: 'dir',
-  0o120000: 'symlink',
-  0o020000: 'chardev',
-  0o060000: 'blockdev',
-  0o010000: 'fifo',
-  0o140000: 'socket',
-};
 
 const FORMATS_BY_TYPE: Record<FileType, readonly number[]> = {
   file: [FMT_EXTENTS, FMT_BTREE],
@@ -130,7 +120,7 @@ export function parseInode(buf: Uint8Array, sb: Superblock, ino: number): DInode
   }
 
   const mode = dv.getUint16(2);
-  const type = TYPE_BY_IFMT[mode & S_IFMT];
+  const type = fileTypeOfMode(mode);
   if (mode === 0) throw corrupt('inode is not in use (mode 0)');
   if (type === undefined) throw corrupt(`unknown file type in mode 0o${mode.toString(8)}`);
   const format = dv.getUint8(5);
