@@ -5,6 +5,7 @@
  * throws a HullscanError within the time budget. Any other throw, or a hang, fails the case and
  * prints the seed that reproduces it.
  */
+import assert from 'node:assert/strict';
 import { HullscanError } from '../../src/util/errors.ts';
 
 /** Small fast PRNG (mulberry32) so a failing case is reproduced from its seed alone. */
@@ -110,4 +111,17 @@ export async function fuzz(
 export function fuzzCases(defaultCases: number): number {
   const v = Number(process.env['FUZZ_CASES']);
   return Number.isFinite(v) && v > 0 ? v : defaultCases;
+}
+
+/**
+ * Awaits one hand-built hostile case and fails it when it took longer than `budgetMs`: a
+ * corrupt structure must end in a result or a typed error quickly, never a near-hang.
+ */
+export async function withinBudget<T>(p: Promise<T>, budgetMs: number): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await p;
+  } finally {
+    assert.ok(performance.now() - t0 < budgetMs, `hostile case exceeded its time budget (${budgetMs} ms)`);
+  }
 }
