@@ -17,6 +17,8 @@
  *  - our time: each case in a fresh child process (`--case JSON`) timing open + inventory +
  *    close, modules loaded, reporting the bytes read from the image file(s) (the container
  *    source's counters, which sum the media under it) and its process.resourceUsage().maxRSS;
+ *    the child's first inventory (code not yet compiled: a one-shot CLI run) and the best of
+ *    STEADY_RUNS more in the same child (each a fresh open: a long-running scanner's cost per node);
  *  - bytes: the reference is the distinct image bytes debugfs touched for `ls` + `cat`
  *    (its pread64 calls traced by strace, untimed), i.e. metadata + databases each once; its
  *    `rchar` is shown beside it;
@@ -46,6 +48,8 @@ import { probeVolumes } from '../src/volume/probe.ts';
 import { CONTAINER_FORMATS, containerImage, nodeDisk, ROOT_FS_LABEL } from '../test/fixtures/node-image.ts';
 
 const PASSES = 5;
+/** Inventories after the first, in the same child: the steady state of a long-running scanner. */
+const STEADY_RUNS = 5;
 const GNU_TIME = '/usr/bin/time';
 const MiB = 2 ** 20;
 /** scan/target.ts's DEFAULT_CACHE_BYTES, for the diagnostic chunk-size cases. */
@@ -54,7 +58,11 @@ const CACHE_BYTES = 64 * MiB;
 const DIAGNOSTIC_CHUNKS = [4096, 32 * 1024, 128 * 1024];
 
 interface CaseResult {
+  /** The first inventory in a fresh process (modules loaded, code not yet compiled). */
   ms: number;
+  /** The best of STEADY_RUNS more in the same process (code compiled, each open fresh). */
+  steadyMs: number;
+  steadyCpuMs: number;
   /** CPU time (user + system, all threads: the libuv pool's reads too) of the timed part; the machine is shared. */
   cpuMs: number;
   bytesRead: number;
@@ -100,8 +108,8 @@ async function openWithChunk(image: string, chunkBytes: number): Promise<{ fs: P
   };
 }
 
-async function runCase(spec: CaseSpec): Promise<void> {
-  const analyzers = spec.dbOnly ? ANALYZERS.filter((a) => a.id !== 'go-binary') : ANALYZERS;
+/** One open + inventory + close of the case's image; its time, CPU time and the medium's counters. */
+async function inventoryOnce(spec: CaseSpec, analyzers: readonly (typeof ANALYZERS)[number][]): Promise<{ ms: number; cpuMs: number; stats: { bytesRead: number; reads: number }; inventory: Inventory }> {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   let inventory: Inventory;
@@ -120,13 +128,33 @@ async function runCase(spec: CaseSpec): Promise<void> {
   }
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(c0);
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, stats, inventory };
+}
+
+async function runCase(spec: CaseSpec): Promise<void> {
+  const analyzers = spec.dbOnly ? ANALYZERS.filter((a) => a.id !== 'go-binary') : ANALYZERS;
+  const first = await inventoryOnce(spec, analyzers);
+  // Then as a long-running scanner inventories node after node: the same code, now compiled;
+  // every open is fresh (nothing of the image is cached across opens but the OS page cache,
+  // which was warm for the first one too).
+  let steadyMs = Infinity;
+  let steadyCpuMs = Infinity;
+  for (let i = 0; i < STEADY_RUNS; i++) {
+    const r = await inventoryOnce(spec, analyzers);
+    if (r.ms < steadyMs) {
+      steadyMs = r.ms;
+      steadyCpuMs = r.cpuMs;
+    }
+  }
   const result: CaseResult = {
-    ms,
-    cpuMs: (cpu.user + cpu.system) / 1000,
-    bytesRead: stats.bytesRead,
-    reads: stats.reads,
-    packages: inventory.packages.length,
-    issues: inventory.issues.length,
+    ms: first.ms,
+    cpuMs: first.cpuMs,
+    steadyMs,
+    steadyCpuMs,
+    bytesRead: first.stats.bytesRead,
+    reads: first.stats.reads,
+    packages: first.inventory.packages.length,
+    issues: first.inventory.issues.length,
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -203,6 +231,8 @@ async function discover(raw: string): Promise<Discovered> {
       if (typeof value !== 'function') return value;
       const fn = value as (...args: unknown[]) => unknown;
       return async (...args: unknown[]) => {
+        // The walk lists directories through readdirInode, which calls the real reader.
+        if (prop === 'readdirInode' && typeof args[0] === 'number') dirs.add(args[0]);
         const result = await fn.apply(target, args);
         if (prop === 'readFile') wholeRead.add(await target.realpath(args[0] as string));
         if (prop === 'open') return wrapOpen(await target.realpath(args[0] as string), result as OpenFile);
@@ -346,7 +376,9 @@ async function main(): Promise<void> {
         const r = spawnCase(row.spec);
         const prev = best.get(row.label);
         const maxRssBytes = Math.max(r.maxRssBytes, prev?.maxRssBytes ?? 0);
-        best.set(row.label, !prev || r.ms < prev.ms ? { ...r, maxRssBytes } : { ...prev, maxRssBytes });
+        const keep = !prev || r.ms < prev.ms ? r : prev;
+        const steady = !prev || r.steadyMs < prev.steadyMs ? r : prev;
+        best.set(row.label, { ...keep, steadyMs: steady.steadyMs, steadyCpuMs: steady.steadyCpuMs, maxRssBytes });
       }
       log(`pass ${pass + 1}/${PASSES}: debugfs ${refFiles.toFixed(1)} / ${refAll.toFixed(1)} ms, raw ${best.get('raw')!.ms.toFixed(1)} ms`);
     }
@@ -358,9 +390,11 @@ async function main(): Promise<void> {
     const line = (row: Row) => {
       const r = best.get(row.label)!;
       const t = r.ms / refFiles;
+      const ts = r.steadyMs / refFiles;
       const b = r.bytesRead / (row.spec.dbOnly ? bytesRef : bytesRefFull);
       say(
-        `| ${row.label} | ${r.ms.toFixed(1)} | ${r.cpuMs.toFixed(0)} | ${t.toFixed(2)}× ${t <= 2 ? 'met' : 'not met'} | ${(r.ms / refAll).toFixed(2)}× | ${fmtMiB(r.bytesRead)} | ` +
+        `| ${row.label} | ${r.ms.toFixed(1)} | ${r.cpuMs.toFixed(0)} | ${t.toFixed(2)}× ${t <= 2 ? 'met' : 'not met'} | ` +
+          `${r.steadyMs.toFixed(1)} | ${r.steadyCpuMs.toFixed(0)} | ${ts.toFixed(2)}× ${ts <= 2 ? 'met' : 'not met'} | ${(r.steadyMs / refAll).toFixed(2)}× | ${fmtMiB(r.bytesRead)} | ` +
           `${b.toFixed(2)}× ${b <= 3 ? 'met' : 'not met'} | ${r.reads} | ${r.packages} | ${fmtMiB(r.maxRssBytes)} |`,
       );
     };
@@ -387,19 +421,24 @@ async function main(): Promise<void> {
         (found.partial.size === 0 ? 'for both registries (the Go analyzer reads no executable here).' : `plus for the full registry the ${partialBlocks} distinct ${blockBytes}-byte blocks of executables the Go analyzer reads (${fmtMiB(bytesRefFull)} MiB in all).`),
     );
     say();
-    const header = '| case | ms | CPU ms | ratio to debugfs `cat` (target ≤ 2×) | ratio to debugfs `ls` + `cat` | bytes read from the image file (MiB) | ratio to the bytes reference (target ≤ 3×) | medium reads | packages | peak RSS (MiB) |';
+    const header =
+      '| case | first in a fresh process: ms | CPU ms | ratio to debugfs `cat` (target ≤ 2×) | steady state: ms | CPU ms | ratio to debugfs `cat` (target ≤ 2×) | ' +
+      'steady ratio to debugfs `ls` + `cat` | bytes read from the image file (MiB) | ratio to the bytes reference (target ≤ 3×) | medium reads | packages | peak RSS (MiB) |';
+    const rule = '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |';
     say(header);
-    say('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    say(rule);
     for (const row of rows) line(row);
     say();
     say('Apples to apples and diagnostics (raw image):');
     say();
     say(header);
-    say('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    say(rule);
     for (const row of extra) line(row);
     say();
     say(
-      'Our times are open + inventory + close inside the child, after its modules loaded (Node start-up and type stripping, paid once per scan, are not in them); ' +
+      'Our times are open + inventory + close inside the child, after its modules loaded (Node start-up and type stripping, paid once per scan, are not in them). ' +
+        `"First": the child's first inventory, its code not yet compiled by V8 (what a one-shot \`hullscan sbom\` pays); "steady state": the best of ${STEADY_RUNS} more in the same child, ` +
+        'each a fresh open of the image with nothing of it cached but the OS page cache (warm for the first too), i.e. what a long-running scanner pays per node; bytes and reads are the first run\'s. ' +
         'debugfs times include its process start. debugfs reads no executable; the full-registry rows read none either when every executable is package-owned, but they walk and lstat the component directories; the "package databases only" row does the same work as the reference. ' +
         'A per-block `bd -f` reference for the executables was tried and dropped: debugfs writes its hex dump one character per write(2), which measures its output, not its reads. ' +
         'debugfs bytes: `rchar` (bytes returned by read(2), of the reaped process) and the distinct image bytes of its pread64 calls (strace, untimed run); ' +

@@ -1,10 +1,37 @@
+import { readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { SourceError } from '../util/errors.ts';
-import { MiB } from '../util/units.ts';
+import { KiB, MiB } from '../util/units.ts';
 import type { BlockSource, SourceStats } from './index.ts';
 import { checkRange, unfilledBytes } from './range.ts';
 import { CachedSource } from './cached-source.ts';
+
+/**
+ * Reads up to this size (metadata: inode tables, directory and tree blocks, cache chunks) are
+ * positional reads on the calling thread (readSync) while they come from the page cache. An
+ * asynchronous read goes through libuv's thread pool: measured here, 37 µs per sequential
+ * 8 KiB page-cache read against 2 µs for readSync, and an inventory issues ~230 such reads one
+ * after another (each depends on the last). File contents (larger reads) stay asynchronous, so
+ * they overlap with hashing and parsing.
+ */
+export const SYNC_READ_MAX_BYTES = 64 * KiB;
+/**
+ * A synchronous read slower than this came from the medium, not the page cache (a cold disk, a
+ * network-attached volume): blocking on it would serialise what the thread pool can overlap.
+ */
+const SYNC_READ_SLOW_MS = 0.2;
+/** After a slow synchronous read, this many reads go through the thread pool before the next sync try. */
+export const ASYNC_READS_AFTER_SLOW = 512;
+
+export interface FileSourceOptions {
+  /** Default 512. */
+  sectorSize?: number;
+  /** Reads up to this size may run on the calling thread (default SYNC_READ_MAX_BYTES; 0: never). */
+  syncReadMaxBytes?: number;
+  /** A synchronous read slower than this (ms) sends the next ASYNC_READS_AFTER_SLOW small reads to the thread pool (default 0.2). */
+  syncReadSlowMs?: number;
+}
 
 /** A local file (disk image, snapshot export, block device) read with positional reads. */
 export class FileSource implements BlockSource {
@@ -12,16 +39,22 @@ export class FileSource implements BlockSource {
   readonly sectorSize: number;
   readonly description: string;
   readonly #fh: FileHandle;
-  readonly #stats: SourceStats = { reads: 0, bytesRead: 0 };
+  readonly #stats = { reads: 0, bytesRead: 0, syncReads: 0 };
+  readonly #syncMax: number;
+  readonly #slowMs: number;
+  /** Small reads left to do asynchronously since the last slow synchronous one. */
+  #asyncLeft = 0;
 
-  private constructor(fh: FileHandle, size: number, path: string, sectorSize: number) {
+  private constructor(fh: FileHandle, size: number, path: string, sectorSize: number, options: FileSourceOptions) {
     this.#fh = fh;
+    this.#syncMax = options.syncReadMaxBytes ?? SYNC_READ_MAX_BYTES;
+    this.#slowMs = options.syncReadSlowMs ?? SYNC_READ_SLOW_MS;
     this.size = size;
     this.sectorSize = sectorSize;
     this.description = `file ${basename(path)}`;
   }
 
-  static async open(path: string, options: { sectorSize?: number } = {}): Promise<FileSource> {
+  static async open(path: string, options: FileSourceOptions = {}): Promise<FileSource> {
     let fh: FileHandle;
     try {
       fh = await open(path, 'r');
@@ -37,7 +70,7 @@ export class FileSource implements BlockSource {
       } else if (!st.isFile()) {
         throw new SourceError(`${path} is not a regular file or block device`);
       }
-      return new FileSource(fh, size, path, options.sectorSize ?? 512);
+      return new FileSource(fh, size, path, options.sectorSize ?? 512, options);
     } catch (err) {
       await fh.close();
       throw err;
@@ -59,6 +92,10 @@ export class FileSource implements BlockSource {
 
   /** Positional reads straight into `buf` until it is full. */
   async #fill(offset: number, buf: Uint8Array): Promise<void> {
+    if (buf.length <= this.#syncMax) {
+      if (this.#asyncLeft === 0) return this.#fillSync(offset, buf);
+      this.#asyncLeft--;
+    }
     const length = buf.length;
     let done = 0;
     while (done < length) {
@@ -73,6 +110,27 @@ export class FileSource implements BlockSource {
       if (n === 0) throw new SourceError(`${this.description}: file shrank while reading at ${offset + done}`);
       done += n;
     }
+  }
+
+  /** #fill on the calling thread; a slow read (not from the page cache) sends the next small reads to the thread pool. */
+  #fillSync(offset: number, buf: Uint8Array): void {
+    const t0 = performance.now();
+    const length = buf.length;
+    let done = 0;
+    while (done < length) {
+      let n: number;
+      try {
+        n = readSync(this.#fh.fd, buf, done, length - done, offset + done);
+      } catch (err) {
+        throw new SourceError(`${this.description}: read failed at ${offset + done}`, { cause: err });
+      }
+      this.#stats.reads++;
+      this.#stats.syncReads++;
+      this.#stats.bytesRead += n;
+      if (n === 0) throw new SourceError(`${this.description}: file shrank while reading at ${offset + done}`);
+      done += n;
+    }
+    if (performance.now() - t0 > this.#slowMs) this.#asyncLeft = ASYNC_READS_AFTER_SLOW;
   }
 
   stats(): SourceStats {

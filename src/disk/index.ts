@@ -10,6 +10,8 @@ export interface SourceStats {
   reads: number;
   /** Bytes fetched from the underlying medium. */
   bytesRead: number;
+  /** Of `reads`, those done on the calling thread (FileSource's page-cache path); absent elsewhere. */
+  syncReads?: number;
 }
 
 export interface BlockSource {

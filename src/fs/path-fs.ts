@@ -61,7 +61,19 @@ export class PathFileSystem implements FileSystem {
   async readdir(path: string): Promise<DirEntry[]> {
     const r = await this.resolve(path, true);
     if (r.stat.type !== 'dir') throw new FsPathError('ENOTDIR', path, 'not a directory');
-    return this.reader.readdir(r.ino);
+    return this.readdirInode(r.ino);
+  }
+
+  /**
+   * Lists a directory found by inode (the walk's read). The listing is kept as a name → inode
+   * map for later path lookups in it: an inventory walks /var/lib/dpkg/info (hundreds of
+   * entries, an htree) and then opens files in it by path, which would otherwise cost an htree
+   * probe (two directory blocks and a name hash) per file.
+   */
+  async readdirInode(ino: InodeId): Promise<DirEntry[]> {
+    const entries = await this.reader.readdir(ino);
+    if (entries.length <= LOOKUP_CACHE_MAX_ENTRIES) this.#rememberListing(ino, entries);
+    return entries;
   }
 
   async readFile(path: string, options: { maxBytes?: number } = {}): Promise<Uint8Array> {
@@ -160,13 +172,18 @@ export class PathFileSystem implements FileSystem {
     }
     if (this.reader.lookup) return this.reader.lookup(dir, name);
     const entries = await this.reader.readdir(dir);
-    if (entries.length <= LOOKUP_CACHE_MAX_ENTRIES) {
-      const map = new Map(entries.map((e) => [e.name, e.ino]));
-      this.#dirCache.set(dir, map);
-      if (this.#dirCache.size > LOOKUP_CACHE_DIRS) this.#dirCache.delete(this.#dirCache.keys().next().value as InodeId);
-      return map.get(name);
-    }
+    if (entries.length <= LOOKUP_CACHE_MAX_ENTRIES) return this.#rememberListing(dir, entries).get(name);
     return entries.find((e) => e.name === name)?.ino;
+  }
+
+  /** Keeps a listing as a lookup map (LRU of LOOKUP_CACHE_DIRS). A name listed twice (a corrupt directory) resolves to its first entry, as a linear scan would. */
+  #rememberListing(dir: InodeId, entries: readonly DirEntry[]): Map<string, InodeId> {
+    const map = new Map<string, InodeId>();
+    for (const e of entries) if (!map.has(e.name)) map.set(e.name, e.ino);
+    this.#dirCache.delete(dir);
+    this.#dirCache.set(dir, map);
+    if (this.#dirCache.size > LOOKUP_CACHE_DIRS) this.#dirCache.delete(this.#dirCache.keys().next().value as InodeId);
+    return map;
   }
 }
 

@@ -43,7 +43,7 @@ export async function* walk(fs: PathFileSystem, options: WalkOptions = {}): Asyn
   const enter = async (ino: InodeId, path: string, depth: number): Promise<void> => {
     let entries: DirEntry[];
     try {
-      entries = await fs.reader.readdir(ino);
+      entries = await fs.readdirInode(ino);
     } catch (err) {
       issues.push(issueFromError(err, 'walk.readdir', path));
       return;

@@ -1,23 +1,49 @@
 /**
  * CRC-32 (IEEE 802.3, as GPT uses) and CRC-32C (Castagnoli, as ext4 metadata_csum, XFS v5,
- * btrfs and VHDX use). Table-driven, slicing-by-1; inputs are metadata-sized.
+ * btrfs and VHDX use). Table-driven slicing-by-8 (Intel's "Slicing-by-8" technique, as zlib's
+ * and the Linux kernel's lib/crc32.c software paths do): eight table lookups per 8 input bytes
+ * instead of one per byte. A cold walk checksums every inode, directory block and tree node, so
+ * this is on the metadata path of every filesystem.
  */
-function makeTable(poly: number): Uint32Array {
-  const t = new Uint32Array(256);
+function makeTables(poly: number): Uint32Array {
+  // Table k (k = 0..7) at [k*256, k*256+256): the CRC of byte i followed by k zero bytes.
+  const t = new Uint32Array(8 * 256);
   for (let i = 0; i < 256; i++) {
     let c = i;
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ poly : c >>> 1;
     t[i] = c >>> 0;
   }
+  for (let i = 0; i < 256; i++) {
+    let c = t[i]!;
+    for (let k = 1; k < 8; k++) {
+      c = t[c & 0xff]! ^ (c >>> 8);
+      t[k * 256 + i] = c >>> 0;
+    }
+  }
   return t;
 }
 
-const IEEE = makeTable(0xedb88320);
-const CASTAGNOLI = makeTable(0x82f63b78);
+const IEEE = makeTables(0xedb88320);
+const CASTAGNOLI = makeTables(0x82f63b78);
 
-function update(table: Uint32Array, crc: number, buf: Uint8Array): number {
-  let c = crc;
-  for (let i = 0; i < buf.length; i++) c = table[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
+function update(t: Uint32Array, crc: number, buf: Uint8Array): number {
+  let c = crc | 0;
+  let i = 0;
+  const n = buf.length;
+  const end8 = n - (n & 7);
+  for (; i < end8; i += 8) {
+    const lo = c ^ (buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24));
+    c =
+      t[0x700 + (lo & 0xff)]! ^
+      t[0x600 + ((lo >>> 8) & 0xff)]! ^
+      t[0x500 + ((lo >>> 16) & 0xff)]! ^
+      t[0x400 + (lo >>> 24)]! ^
+      t[0x300 + buf[i + 4]!]! ^
+      t[0x200 + buf[i + 5]!]! ^
+      t[0x100 + buf[i + 6]!]! ^
+      t[buf[i + 7]!]!;
+  }
+  for (; i < n; i++) c = t[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
   return c >>> 0;
 }
 

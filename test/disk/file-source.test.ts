@@ -1,0 +1,103 @@
+/**
+ * FileSource's two read paths: small reads on the calling thread while they are fast (page
+ * cache), through the thread pool otherwise. Both must return the file's exact bytes and the
+ * same typed errors; a slow synchronous read must send the next small reads to the thread pool.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ASYNC_READS_AFTER_SLOW, FileSource, SYNC_READ_MAX_BYTES } from '../../src/disk/file-source.ts';
+import { SourceError } from '../../src/util/errors.ts';
+
+const SIZE = 1 << 20;
+
+function withFile(fn: (path: string, bytes: Buffer) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hullscan-fsrc-'));
+    try {
+      const bytes = randomBytes(SIZE);
+      const path = join(dir, 'img');
+      writeFileSync(path, bytes);
+      await fn(path, bytes);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+}
+
+/** Deterministic ranges: small ones (sync-eligible) and a few over the sync limit. */
+function ranges(n: number): [number, number][] {
+  const out: [number, number][] = [];
+  let x = 12345;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    const len = i % 10 === 9 ? SYNC_READ_MAX_BYTES + 1 + (x % 4096) : 1 + (x % 8192);
+    out.push([x % (SIZE - len), len]);
+  }
+  return out;
+}
+
+async function readAll(src: FileSource, list: [number, number][], bytes: Buffer): Promise<void> {
+  for (const [off, len] of list) {
+    const got = await src.read(off, len);
+    assert.deepEqual(Buffer.from(got), bytes.subarray(off, off + len), `read(${off}, ${len})`);
+    const into = new Uint8Array(len).fill(0xa5);
+    await src.readInto(off, into);
+    assert.deepEqual(Buffer.from(into), bytes.subarray(off, off + len), `readInto(${off}, ${len})`);
+  }
+}
+
+test('small reads run on the calling thread and return the exact bytes; large ones go to the thread pool', withFile(async (path, bytes) => {
+  const src = await FileSource.open(path, { syncReadSlowMs: Infinity });
+  try {
+    const list = ranges(100);
+    await readAll(src, list, bytes);
+    const small = list.filter(([, len]) => len <= SYNC_READ_MAX_BYTES).length;
+    const st = src.stats();
+    assert.equal(st.syncReads, 2 * small);
+    assert.equal(st.reads, 2 * list.length);
+    assert.equal(st.bytesRead, 2 * list.reduce((a, [, len]) => a + len, 0));
+  } finally {
+    await src.close();
+  }
+}));
+
+test('a slow synchronous read sends the next small reads to the thread pool, then sync is tried again', withFile(async (path, bytes) => {
+  // Every synchronous read counts as slow: one sync read, then ASYNC_READS_AFTER_SLOW async ones.
+  const src = await FileSource.open(path, { syncReadSlowMs: -1 });
+  try {
+    const list = ranges(ASYNC_READS_AFTER_SLOW + 3).map(([off]) => [off, 512] as [number, number]);
+    for (const [off, len] of list) assert.deepEqual(Buffer.from(await src.read(off, len)), bytes.subarray(off, off + len));
+    assert.equal(src.stats().syncReads, 2, 'the first read, and the one after the async run');
+    assert.equal(src.stats().reads, list.length);
+  } finally {
+    await src.close();
+  }
+}));
+
+test('syncReadMaxBytes 0 keeps every read on the thread pool', withFile(async (path, bytes) => {
+  const src = await FileSource.open(path, { syncReadMaxBytes: 0 });
+  try {
+    await readAll(src, ranges(20), bytes);
+    assert.equal(src.stats().syncReads, 0);
+  } finally {
+    await src.close();
+  }
+}));
+
+test('a file that shrank is a SourceError on both paths', withFile(async (path) => {
+  for (const syncReadMaxBytes of [SYNC_READ_MAX_BYTES, 0]) {
+    writeFileSync(path, randomBytes(SIZE));
+    const src = await FileSource.open(path, { syncReadMaxBytes, syncReadSlowMs: Infinity });
+    try {
+      truncateSync(path, 4096);
+      await assert.rejects(src.read(8192, 100), (err: unknown) => err instanceof SourceError && /shrank/.test(err.message));
+      assert.deepEqual((await src.read(0, 16)).length, 16);
+    } finally {
+      await src.close();
+    }
+  }
+}));
