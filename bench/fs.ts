@@ -74,11 +74,14 @@ async function caseHullscan(image: string, readContents: boolean): Promise<CaseR
   let files = 0;
   let fileBytes = 0;
   let sink = 0;
+  // One buffer for every read, as a hashing or scanning consumer would use (OpenFile.stream's
+  // `buffer`: each chunk is a view into it until the next one).
+  const buffer = new Uint8Array(STREAM_CHUNK_BYTES);
   for await (const e of walk(fs, { issues })) {
     entries++;
     if (!readContents || e.stat.type !== 'file') continue;
     files++;
-    for await (const chunk of fs.openInode(e.entry.ino, e.stat).stream({ chunkBytes: STREAM_CHUNK_BYTES })) {
+    for await (const chunk of fs.openInode(e.entry.ino, e.stat).stream({ buffer })) {
       fileBytes += chunk.length;
       if (chunk.length > 0) sink ^= chunk[chunk.length - 1]!;
     }

@@ -214,6 +214,11 @@ async function discover(raw: string): Promise<Discovered> {
         note(offset, bytes.length);
         return bytes;
       },
+      readInto: async (offset: number, target: Uint8Array) => {
+        const n = await file.readInto(offset, target);
+        note(offset, n);
+        return n;
+      },
       stream: async function* (options?: { chunkBytes?: number }) {
         let offset = 0;
         for await (const chunk of file.stream(options)) {

@@ -9,6 +9,14 @@ export interface CacheOptions {
   cacheBytes?: number;
   /** Reads at least this large go straight to the source (streaming file contents). */
   bypassBytes?: number;
+  /**
+   * readInto of a range none of whose chunks is cached reads straight from the source into the
+   * caller's buffer, caching nothing. For local files, where a read is one pread from the page
+   * cache: file contents and directory blocks then neither churn chunk buffers (garbage that
+   * raised a full-disk read's RSS by ~80 MiB) nor evict metadata. Not for HTTP sources, where
+   * each read is a round trip and the chunks are what coalesces them.
+   */
+  directReadInto?: boolean;
 }
 
 const DEFAULT_CHUNK_BYTES = 128 * KiB;
@@ -33,6 +41,7 @@ export class CachedSource implements BlockSource {
   readonly #chunk: number;
   readonly #maxChunks: number;
   readonly #bypass: number;
+  readonly #directReadInto: boolean;
   /** Insertion-ordered: the first key is the least recently used. */
   readonly #lru = new Map<number, Uint8Array>();
   readonly #inflight = new Map<number, Promise<Uint8Array>>();
@@ -45,6 +54,7 @@ export class CachedSource implements BlockSource {
     this.#chunk = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
     this.#maxChunks = Math.max(1, Math.floor((options.cacheBytes ?? 32 * MiB) / this.#chunk));
     this.#bypass = options.bypassBytes ?? Math.max(DEFAULT_BYPASS_BYTES, 2 * this.#chunk);
+    this.#directReadInto = options.directReadInto ?? false;
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {
@@ -71,7 +81,14 @@ export class CachedSource implements BlockSource {
     if (length >= this.#bypass) return readInto(this.#inner, offset, target);
     const first = Math.floor(offset / this.#chunk);
     const last = Math.floor((offset + length - 1) / this.#chunk);
+    if (this.#directReadInto && this.#noneHeld(first, last)) return readInto(this.#inner, offset, target);
     this.#copy(await this.#getChunks(first, last), offset, target);
+  }
+
+  /** Whether no chunk of [first, last] is cached or being fetched. */
+  #noneHeld(first: number, last: number): boolean {
+    for (let i = first; i <= last; i++) if (this.#lru.has(i) || this.#inflight.has(i)) return false;
+    return true;
   }
 
   /** Copies [offset, offset + out.length) out of the consecutive chunks that cover it. */

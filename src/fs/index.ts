@@ -46,8 +46,14 @@ export interface OpenFile {
   readonly stat: Stat;
   /** Reads [offset, offset + length) clamped to the file size; holes read as zeros. */
   read(offset: number, length: number): Promise<Uint8Array>;
-  /** Streams the whole file in chunks of at most `chunkBytes`, never buffering it whole. */
-  stream(options?: { chunkBytes?: number }): AsyncIterable<Uint8Array>;
+  /** As read, into `target` from file byte `offset`; resolves to the bytes written (fewer at the end of the file). */
+  readInto(offset: number, target: Uint8Array): Promise<number>;
+  /**
+   * Streams the whole file in chunks of at most `chunkBytes`, never buffering it whole. With
+   * `buffer`, every chunk is a view into it (chunkBytes defaults to its length), valid only
+   * until the next chunk is requested: one buffer serves a whole walk's reads.
+   */
+  stream(options?: { chunkBytes?: number; buffer?: Uint8Array }): AsyncIterable<Uint8Array>;
 }
 
 export const FS_TYPES = ['ext2', 'ext3', 'ext4', 'xfs', 'btrfs', 'directory'] as const;
@@ -102,6 +108,12 @@ export interface InodeReader {
   readlink(ino: InodeId): Promise<string>;
   /** File bytes [offset, offset + length), clamped to the size; holes and unwritten extents are zeros. */
   read(ino: InodeId, offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * As `read` of [offset, offset + target.length), into the caller's buffer (no allocation per
+   * read: a full-disk read reuses one buffer). Resolves to the bytes written, fewer at the end of
+   * the file; the rest of `target` is left as it was.
+   */
+  readInto?(ino: InodeId, offset: number, target: Uint8Array): Promise<number>;
   /**
    * The physical layout of a regular file without reading its data (for a disk-order sweep,
    * src/fs/sweep.ts): pieces in file order covering exactly [0, size), adjacent runs merged.

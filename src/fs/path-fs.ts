@@ -103,16 +103,34 @@ export class PathFileSystem implements FileSystem {
   /** Opens an inode already found (by a walk) without resolving its path again. */
   openInode(ino: InodeId, stat: Stat): OpenFile {
     const reader = this.reader;
+    const readInto = async (offset: number, target: Uint8Array): Promise<number> => {
+      const n = Math.max(0, Math.min(stat.size - offset, target.length));
+      if (n === 0) return 0;
+      if (reader.readInto) return reader.readInto(ino, offset, target.subarray(0, n));
+      const bytes = await reader.read(ino, offset, n);
+      target.set(bytes);
+      return bytes.length;
+    };
     return {
       stat,
       read: (offset, length) => {
         const end = Math.min(stat.size, offset + length);
         return end <= offset ? Promise.resolve(new Uint8Array(0)) : reader.read(ino, offset, end - offset);
       },
+      readInto,
       async *stream(options = {}) {
-        const chunk = options.chunkBytes ?? DEFAULT_STREAM_CHUNK_BYTES;
+        const buffer = options.buffer;
+        const chunk = Math.min(options.chunkBytes ?? buffer?.length ?? DEFAULT_STREAM_CHUNK_BYTES, buffer?.length ?? Infinity);
+        if (!(chunk > 0)) throw new RangeError('stream: chunkBytes (or the buffer) must be at least 1 byte');
         for (let off = 0; off < stat.size; off += chunk) {
-          yield await reader.read(ino, off, Math.min(chunk, stat.size - off));
+          const want = Math.min(chunk, stat.size - off);
+          if (!buffer) {
+            yield await reader.read(ino, off, want);
+            continue;
+          }
+          const n = await readInto(off, buffer.subarray(0, want));
+          yield buffer.subarray(0, n);
+          if (n < want) return;
         }
       },
     };

@@ -139,6 +139,12 @@ export function checkLayout(file: SweepFile, layout: readonly FileExtent[], sour
   if (pos !== file.size) bad(`covers ${pos} bytes of a ${file.size}-byte file`);
 }
 
+/** A small file read the normal way; `pooled` is the sweep's buffer it is a view of, to give back. */
+interface SmallRead {
+  bytes: Uint8Array;
+  pooled?: Uint8Array;
+}
+
 function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
@@ -230,35 +236,67 @@ export async function sweepFiles<F extends SweepFile>(fs: PathFileSystem, files:
     result.delivered++;
     await options.onFile(item.file, contents);
   };
+  /**
+   * Buffers lent for small files read the normal way (not with ownBuffers, and when the driver
+   * can read into a caller's buffer): one per read in flight (at most READ_AHEAD_FILES + 1),
+   * reused, instead of a fresh array per file that the garbage collector must catch up with.
+   */
+  const spare: Uint8Array[] = [];
+  const lend = !own && typeof reader.readInto === 'function';
+  const giveBack = (small: SmallRead) => {
+    if (small.pooled) spare.push(small.pooled);
+  };
   /** A whole small file through the driver's read (which clamps to the inode's real size). */
-  const readSmall = async (file: F): Promise<Uint8Array> => {
+  const readSmall = async (file: F): Promise<SmallRead> => {
+    if (lend) {
+      const pooled = spare.pop() ?? unfilledBytes(maxFileBuffer);
+      let n: number;
+      try {
+        n = await reader.readInto!(file.ino, 0, pooled.subarray(0, file.size));
+      } catch (err) {
+        spare.push(pooled);
+        throw err;
+      }
+      if (n !== file.size) {
+        spare.push(pooled);
+        throw new CorruptError(`${file.path}: read ${n} bytes of a file listed with ${file.size}`, { location: file.path });
+      }
+      return { bytes: pooled.subarray(0, n), pooled };
+    }
     const bytes = await reader.read(file.ino, 0, file.size);
     if (bytes.length !== file.size) throw new CorruptError(`${file.path}: read ${bytes.length} bytes of a file listed with ${file.size}`, { location: file.path });
-    return bytes;
+    return { bytes };
   };
   /**
    * The normal read path (the driver's read): one read for a small file, a stream of chunks
    * otherwise. `early` is a read of the small file already started (read-ahead).
    */
-  const readNormally = async (item: Item<F>, reason: keyof SweepResult<F>['normal'], early?: Promise<Uint8Array>) => {
+  const readNormally = async (item: Item<F>, reason: keyof SweepResult<F>['normal'], early?: Promise<SmallRead>) => {
     if (item.done) return;
     result.normal[reason]++;
     item.buf = undefined;
     const { file } = item;
     if (file.size <= maxFileBuffer) {
-      let bytes: Uint8Array;
+      let small: SmallRead;
       try {
-        bytes = await (early ?? readSmall(file));
+        small = await (early ?? readSmall(file));
       } catch (err) {
         if (!(err instanceof HullscanError) && !(err instanceof RangeError)) throw err;
         await fail(item, err);
         return;
       }
-      await deliver(item, bytes);
+      try {
+        await deliver(item, small.bytes);
+      } finally {
+        // The view was lent for the callback only: its buffer serves the next file.
+        giveBack(small);
+      }
       return;
     }
-    await deliverStream(item, driverChunks(reader, file, chunkBytes));
+    await deliverStream(item, driverChunks(reader, file, chunkBytes, lend ? (streamBuffer ??= unfilledBytes(chunkBytes)) : undefined));
   };
+  /** The one buffer large files read the normal way are lent chunks of (driverChunks reads them one at a time). */
+  let streamBuffer: Uint8Array | undefined;
   /**
    * Delivers a stream; a failure mid-file reaches the consumer's iteration, so it is caught
    * around the whole delivery and reported as the file's error.
@@ -472,7 +510,7 @@ export async function sweepFiles<F extends SweepFile>(fs: PathFileSystem, files:
   // 3. Files without a plain layout, the normal way, with the next small files' reads already
   //    in flight (at most READ_AHEAD_FILES and maxPendingBytes) while the consumer takes one.
   const rest = items.filter((i) => i.route === 'unmapped');
-  const early = new Map<Item<F>, Promise<Uint8Array>>();
+  const early = new Map<Item<F>, Promise<SmallRead>>();
   let earlyBytes = 0;
   let next = 0;
   for (const item of rest) {
@@ -536,11 +574,17 @@ async function* mappedChunks(layout: readonly FileExtent[], source: BlockSource,
   }
 }
 
-/** A large file through the driver's read, chunk by chunk, each checked to be complete. */
-async function* driverChunks(reader: InodeReader, file: SweepFile, chunkBytes: number): AsyncGenerator<Uint8Array> {
+/**
+ * A large file through the driver's read, chunk by chunk, each checked to be complete. With
+ * `buffer` (chunkBytes long, the driver able to readInto) every chunk is a view into it, valid
+ * until the next is requested.
+ */
+async function* driverChunks(reader: InodeReader, file: SweepFile, chunkBytes: number, buffer?: Uint8Array): AsyncGenerator<Uint8Array> {
   for (let off = 0; off < file.size; off += chunkBytes) {
     const want = Math.min(chunkBytes, file.size - off);
-    const bytes = await reader.read(file.ino, off, want);
+    let bytes: Uint8Array;
+    if (buffer && reader.readInto) bytes = buffer.subarray(0, await reader.readInto(file.ino, off, buffer.subarray(0, want)));
+    else bytes = await reader.read(file.ino, off, want);
     if (bytes.length !== want) throw new CorruptError(`${file.path}: read ${bytes.length} of ${want} bytes at ${off} (the file is shorter than listed)`, { location: file.path });
     yield bytes;
   }

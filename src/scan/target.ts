@@ -69,10 +69,10 @@ async function openMedium(spec: string, options: TargetOptions): Promise<{ mediu
       if (name !== basename(name) || name === '..' || name === '.' || name.includes('\0')) {
         throw new UsageError(`refusing extent file '${name}': only files beside the descriptor are opened`);
       }
-      return new CachedSource(await FileSource.open(join(dir, name)), { cacheBytes, chunkBytes: LOCAL_CHUNK_BYTES });
+      return new CachedSource(await FileSource.open(join(dir, name)), { cacheBytes, chunkBytes: LOCAL_CHUNK_BYTES, directReadInto: true });
     },
   };
-  return { medium: new CachedSource(file, { cacheBytes, chunkBytes: LOCAL_CHUNK_BYTES }), context };
+  return { medium: new CachedSource(file, { cacheBytes, chunkBytes: LOCAL_CHUNK_BYTES, directReadInto: true }), context };
 }
 
 /** Decodes a disk target down to its volumes and their filesystem signatures. */

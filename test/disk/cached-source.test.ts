@@ -50,3 +50,30 @@ test('the LRU evicts: a re-read after eviction reaches the medium again', async 
   await src.read(0, 1);
   assert.equal(mem.stats().reads, 4);
 });
+
+test('directReadInto: a readInto that misses every chunk goes straight to the medium and caches nothing; a partial hit is served from the cache', async () => {
+  const bytes = pattern(1 << 20);
+  const mem = new MemorySource(bytes);
+  const src = new CachedSource(mem, { chunkBytes: 4096, directReadInto: true });
+  // A miss: exactly the asked bytes from the medium, into the caller's (junk-filled) buffer.
+  const a = new Uint8Array(5000).fill(0xee);
+  await src.readInto(10_000, a);
+  assert.deepEqual(a, bytes.subarray(10_000, 15_000));
+  assert.deepEqual(mem.stats(), { reads: 1, bytesRead: 5000 });
+  // Nothing was cached: the same range again reaches the medium again.
+  await src.readInto(10_000, new Uint8Array(5000));
+  assert.equal(mem.stats().reads, 2);
+  // read() (metadata) still caches its chunk; a readInto touching it then uses the cache.
+  await src.read(20_480, 10);
+  assert.deepEqual(mem.stats(), { reads: 3, bytesRead: 10_000 + 4096 });
+  const b = new Uint8Array(4000).fill(0xee);
+  await src.readInto(20_480 + 50, b);
+  assert.deepEqual(b, bytes.subarray(20_530, 24_530));
+  assert.equal(mem.stats().reads, 3, 'served from the cached chunk');
+  // Without the option a missing readInto fills chunks (the HTTP case).
+  const mem2 = new MemorySource(bytes);
+  const cached = new CachedSource(mem2, { chunkBytes: 4096 });
+  await cached.readInto(10_000, new Uint8Array(5000));
+  await cached.readInto(10_000, new Uint8Array(5000));
+  assert.deepEqual(mem2.stats(), { reads: 1, bytesRead: 2 * 4096 });
+});

@@ -30,6 +30,28 @@ async function listFiles(fs: PathFileSystem): Promise<SweepFile[]> {
   return files;
 }
 
+/**
+ * SHA-256 of every file through stream({ buffer }) (readInto into one reused, junk-filled
+ * buffer of an odd size, so chunk boundaries fall mid-block and a short write would show).
+ */
+async function bufferedHashes(fs: PathFileSystem, files: readonly SweepFile[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const buffer = new Uint8Array(100_003);
+  for (const f of files) {
+    const h = createHash('sha256');
+    let n = 0;
+    buffer.fill(0xa5);
+    for await (const chunk of fs.openInode(f.ino, await fs.reader.stat(f.ino)).stream({ buffer })) {
+      assert.equal(chunk.buffer, buffer.buffer, 'chunks are views into the caller\'s buffer');
+      h.update(chunk);
+      n += chunk.length;
+    }
+    assert.equal(n, f.size, f.path);
+    out.set(f.path, h.digest('hex'));
+  }
+  return out;
+}
+
 /** SHA-256 of every file through the normal read path (the oracle). */
 async function normalHashes(fs: PathFileSystem, files: readonly SweepFile[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
@@ -121,6 +143,10 @@ for (const { kind, mapped } of CASES) {
       const files = await listFiles(fs);
       assert.ok(files.length > 5000, `only ${files.length} files`);
       const want = await normalHashes(fs, files);
+      // readInto (stream into the caller's buffer) reads the same bytes as read, on every driver.
+      assert.equal(typeof fs.reader.readInto, 'function');
+      const buffered = await bufferedHashes(fs, files);
+      for (const f of files) assert.equal(buffered.get(f.path), want.get(f.path), `readInto ${f.path}`);
       const got = await sweptHashes(fs, files);
       assert.deepEqual(got.errored, []);
       assert.equal(got.hashes.size, files.length);
@@ -128,7 +154,7 @@ for (const { kind, mapped } of CASES) {
       assert.ok(got.hashes.has(SPARSE));
       // Routing: small files as buffers, large ones as chunks, whichever path read them.
       for (const f of files) assert.equal(got.chunked.has(f.path), f.size > 1024 * 1024, f.path);
-    for (const f of files) assert.equal(got.whole.has(f.path), f.size <= 1024 * 1024, f.path);
+      for (const f of files) assert.equal(got.whole.has(f.path), f.size <= 1024 * 1024, f.path);
       assert.equal(canSweep(fs), mapped);
       const r = got.result;
       const normal = Object.values(r.normal).reduce((a, b) => a + b, 0);

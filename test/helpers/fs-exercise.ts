@@ -1,7 +1,7 @@
 /**
  * What a filesystem fuzz case does with a mutated image: walk every directory it can reach
  * (iteratively, each directory inode once), look each name up, stat it, read the start of files
- * and every link target, then read one path through PathFileSystem. Typed HullscanErrors are the
+ * (with read and with readInto) and every link target, then read one path through PathFileSystem. Typed HullscanErrors are the
  * expected outcome of corrupt metadata and are swallowed per step; anything else (a TypeError,
  * a RangeError from an unchecked offset) escapes and fails the case.
  */
@@ -29,6 +29,7 @@ async function guard(fn: () => Promise<unknown>): Promise<void> {
 /** Exercises every reader call on `fs`; returns the number of entries visited. */
 export async function exerciseFileSystem(fs: PathFileSystem, options: ExerciseOptions): Promise<number> {
   const reader = fs.reader;
+  const into = new Uint8Array(options.readBytes);
   const stack: InodeId[] = [reader.rootIno];
   const seen = new Set(stack);
   let entries = 0;
@@ -45,7 +46,11 @@ export async function exerciseFileSystem(fs: PathFileSystem, options: ExerciseOp
           seen.add(e.ino);
           stack.push(e.ino);
         }
-        if (st.type === 'file') await reader.read(e.ino, 0, Math.min(st.size, options.readBytes));
+        if (st.type === 'file') {
+          await reader.read(e.ino, 0, Math.min(st.size, options.readBytes));
+          // The caller's-buffer path, from an offset inside the file (a second block's worth).
+          if (reader.readInto) await reader.readInto(e.ino, Math.min(st.size, 4096), into);
+        }
         if (st.type === 'symlink') await reader.readlink(e.ino);
       });
     }

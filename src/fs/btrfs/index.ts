@@ -16,7 +16,7 @@
  * the subvolume's root directory), so an InodeId is `subvolumeId * 2^32 + objectId`, with
  * subvolume ids below 2^21 and object ids below 2^32: always below 2^53. See encodeIno().
  */
-import type { BlockSource } from '../../disk/index.ts';
+import { readInto, type BlockSource } from '../../disk/index.ts';
 import { crc32cRaw } from '../../util/crc32.ts';
 import { BudgetError, CorruptError, UnsupportedError, UsageError } from '../../util/errors.ts';
 import type { Issue } from '../../util/issues.ts';
@@ -242,6 +242,22 @@ export class BtrfsReader implements InodeReader {
       }
     }
     return out;
+  }
+
+  /** readLogical into `target` (logical [logical, logical + target.length)), straight from the volume. */
+  async readLogicalInto(logical: number, target: Uint8Array): Promise<void> {
+    const runs = this.#chunks.map(logical, target.length);
+    for (const r of runs) {
+      if (r.physical + r.bytes > this.#source.size) throw new CorruptError(`btrfs logical ${logical} maps to physical ${r.physical}, past the end of the ${this.#source.size}-byte volume`, { location: `logical ${logical}` });
+    }
+    let at = 0;
+    for (const r of runs) {
+      for (let done = 0; done < r.bytes; done += SOURCE_READ_BYTES) {
+        const n = Math.min(SOURCE_READ_BYTES, r.bytes - done);
+        await readInto(this.#source, r.physical + done, target.subarray(at, at + n));
+        at += n;
+      }
+    }
   }
 
   /** Replaces the bootstrap map with every chunk of the chunk tree. */
@@ -498,10 +514,27 @@ export class BtrfsReader implements InodeReader {
     const inode = await this.#inode(ino);
     const end = Math.min(inode.size, offset + length);
     if (end <= offset || inode.type === 'dir') return new Uint8Array(0);
+    const out = new Uint8Array(end - offset);
+    await this.#readIntoInode(ino, offset, out);
+    return out;
+  }
+
+  async readInto(ino: InodeId, offset: number, target: Uint8Array): Promise<number> {
+    const inode = await this.#inode(ino);
+    const end = Math.min(inode.size, offset + target.length);
+    if (end <= offset || inode.type === 'dir') return 0;
+    const out = target.subarray(0, end - offset);
+    // Bytes no extent covers (holes, a file's tail past its last extent) read as zeros.
+    out.fill(0);
+    await this.#readIntoInode(ino, offset, out);
+    return out.length;
+  }
+
+  /** Fills `out` (zeroed) with file bytes [offset, offset + out.length), which lie within the size. */
+  async #readIntoInode(ino: InodeId, offset: number, out: Uint8Array): Promise<void> {
     const { subvolumeId, objectId } = decodeIno(ino);
     const location = `subvolume ${subvolumeId} inode ${objectId}`;
-    const pieces = planRead(await this.#fileExtents(ino), offset, end);
-    const out = new Uint8Array(end - offset);
+    const pieces = planRead(await this.#fileExtents(ino), offset, offset + out.length);
     for (let i = 0; i < pieces.length; i += READ_CONCURRENCY) {
       const batch = pieces.slice(i, i + READ_CONCURRENCY);
       await Promise.all(
@@ -510,7 +543,7 @@ export class BtrfsReader implements InodeReader {
           if (e.compression === 'none' && e.kind === 'inline') {
             out.set(e.inline!.subarray(p.within, p.within + p.bytes), p.at);
           } else if (e.compression === 'none') {
-            out.set(await this.readLogical(e.diskBytenr + p.within, p.bytes), p.at);
+            await this.readLogicalInto(e.diskBytenr + p.within, out.subarray(p.at, p.at + p.bytes));
           } else {
             const data = await this.#decompressed(e, `${location} extent at ${e.fileOffset}`);
             out.set(data.subarray(p.within, p.within + p.bytes), p.at);
@@ -518,7 +551,6 @@ export class BtrfsReader implements InodeReader {
         }),
       );
     }
-    return out;
   }
 
   async close(): Promise<void> {}

@@ -245,21 +245,39 @@ export class Ext4Reader implements InodeReader {
     return this.#readRange(entry, offset, length);
   }
 
+  async readInto(ino: InodeId, offset: number, target: Uint8Array): Promise<number> {
+    const entry = await this.#entry(ino);
+    if (entry.inode.type === 'file') this.#refuseProtected(entry.inode, 'contents');
+    return this.#readRangeInto(entry, offset, target);
+  }
+
   /** Bytes [offset, offset + length) of an inode, clamped to its size. */
   async #readRange(entry: InodeEntry, offset: number, length: number): Promise<Uint8Array> {
-    const { inode } = entry;
-    const end = Math.min(inode.size, offset + length);
+    const end = Math.min(entry.inode.size, offset + length);
     if (!(offset >= 0) || end <= offset) return new Uint8Array(0);
+    // #readRangeInto writes every byte (holes as zeros): no need to zero the buffer first.
+    const out = unfilledBytes(end - offset);
+    const n = await this.#readRangeInto(entry, offset, out);
+    return n === out.length ? out : out.subarray(0, n);
+  }
+
+  /** #readRange into `target` (its first min(size - offset, target.length) bytes); the count written. */
+  async #readRangeInto(entry: InodeEntry, offset: number, target: Uint8Array): Promise<number> {
+    const { inode } = entry;
+    const end = Math.min(inode.size, offset + target.length);
+    if (!(offset >= 0) || end <= offset) return 0;
     // Device nodes, FIFOs and sockets have no data blocks (their i_block holds other things).
-    if (inode.type !== 'file' && inode.type !== 'dir' && inode.type !== 'symlink') return new Uint8Array(0);
+    if (inode.type !== 'file' && inode.type !== 'dir' && inode.type !== 'symlink') return 0;
     if (end - offset > MAX_READ_RANGE_BYTES) throw new BudgetError(`read of ${end - offset} bytes from inode ${inode.ino} exceeds ${MAX_READ_RANGE_BYTES}: read in pieces`, { location: `inode ${inode.ino}` });
-    if ((inode.flags & INODE_FLAGS.inlineData) !== 0) return inlineFileBytes(inode).slice(offset, end);
+    const out = target.subarray(0, end - offset);
+    if ((inode.flags & INODE_FLAGS.inlineData) !== 0) {
+      out.set(inlineFileBytes(inode).subarray(offset, end));
+      return out.length;
+    }
     const bs = this.sb.blockSize;
     const runs = await this.#mapper(entry).map(Math.floor(offset / bs), Math.floor((end - 1) / bs));
-    // #fill writes every byte (holes as zeros): no need to zero the buffer first.
-    const out = unfilledBytes(end - offset);
     await this.#fill(out, offset, runs);
-    return out;
+    return out.length;
   }
 
   /**

@@ -186,30 +186,63 @@ export class XfsReader implements InodeReader {
     await readInto(this.#source, offset, target);
   }
 
-  /** Reads [offset, offset + length) of a mapped file (no size clamp): the fewest source reads. */
+  /** Reads [offset, offset + length) of a mapped file (no size clamp) into a new buffer. */
   async #readMapped(extents: readonly Extent[], offset: number, length: number): Promise<Uint8Array> {
-    const pieces = planRead(extents, this.sb.blockBytes, offset, length);
-    // The pieces cover [offset, offset + length): holes are zeroed here, the rest is read.
     const out = unfilledBytes(length);
+    await this.#readMappedInto(extents, offset, out);
+    return out;
+  }
+
+  /** Reads [offset, offset + out.length) of a mapped file into `out` (no size clamp): the fewest source reads. */
+  async #readMappedInto(extents: readonly Extent[], offset: number, out: Uint8Array): Promise<void> {
+    const pieces = planRead(extents, this.sb.blockBytes, offset, out.length);
+    // The pieces cover [offset, offset + length): holes are zeroed here, the rest is read.
     for (const p of pieces) if (p.physical < 0) out.fill(0, p.at, p.at + p.bytes);
     for (let i = 0; i < pieces.length; i += READ_CONCURRENCY) {
       const batch = pieces.slice(i, i + READ_CONCURRENCY).filter((p) => p.physical >= 0);
       // Straight into the result: no intermediate buffer per piece.
       await Promise.all(batch.map((p) => this.#readBytesInto(p.physical, out.subarray(p.at, p.at + p.bytes))));
     }
-    return out;
   }
 
   async read(ino: InodeId, offset: number, length: number): Promise<Uint8Array> {
     const inode = await this.inode(ino);
-    if (inode.flags & DIFLAG_REALTIME) {
-      throw new UnsupportedError(`XFS inode ${ino} is a realtime file: data on the realtime device is not read`, { location: `inode ${ino}` });
-    }
     const end = Math.min(inode.size, offset + length);
-    if (end <= offset) return new Uint8Array(0);
-    if (inode.format === FMT_LOCAL) return inode.dataFork.slice(offset, Math.min(end, inode.dataFork.length));
-    if (inode.format !== FMT_EXTENTS && inode.format !== FMT_BTREE) return new Uint8Array(0);
-    return this.#readMapped(await this.extents(inode), offset, end - offset);
+    if (end <= offset) {
+      this.#refuseRealtime(inode);
+      return new Uint8Array(0);
+    }
+    // #readMappedInto writes every byte of a mapped range (holes as zeros); a local fork is copied.
+    const out = unfilledBytes(end - offset);
+    const n = await this.#readIntoInode(inode, offset, out);
+    return n === out.length ? out : out.subarray(0, n);
+  }
+
+  async readInto(ino: InodeId, offset: number, target: Uint8Array): Promise<number> {
+    return this.#readIntoInode(await this.inode(ino), offset, target);
+  }
+
+  #refuseRealtime(inode: DInode): void {
+    if (inode.flags & DIFLAG_REALTIME) {
+      throw new UnsupportedError(`XFS inode ${inode.ino} is a realtime file: data on the realtime device is not read`, { location: `inode ${inode.ino}` });
+    }
+  }
+
+  /** Bytes [offset, offset + target.length) clamped to the size, into target; the count written. */
+  async #readIntoInode(inode: DInode, offset: number, target: Uint8Array): Promise<number> {
+    this.#refuseRealtime(inode);
+    const end = Math.min(inode.size, offset + target.length);
+    if (end <= offset) return 0;
+    const out = target.subarray(0, end - offset);
+    if (inode.format === FMT_LOCAL) {
+      // A local fork shorter than the size (corrupt) ends the data where the fork ends.
+      const have = inode.dataFork.subarray(Math.min(offset, inode.dataFork.length), Math.min(end, inode.dataFork.length));
+      out.set(have);
+      return have.length;
+    }
+    if (inode.format !== FMT_EXTENTS && inode.format !== FMT_BTREE) return 0;
+    await this.#readMappedInto(await this.extents(inode), offset, out);
+    return out.length;
   }
 
   /** The volume that mapFile's source offsets refer to. */
