@@ -8,7 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import { CachedSource } from '../disk/cached-source.ts';
 import { openContainer } from '../disk/containers/open.ts';
 import type { DiskContainer, ProbeContext } from '../disk/containers/types.ts';
-import { FileSource } from '../disk/file-source.ts';
+import { FileSource, LOCAL_CHUNK_BYTES } from '../disk/file-source.ts';
 import { HttpSource, type HttpSourceOptions } from '../disk/http-source.ts';
 import type { BlockSource } from '../disk/index.ts';
 import { detectFilesystem, type FsSignature } from '../fs/detect.ts';
@@ -17,7 +17,7 @@ import type { FileSystem } from '../fs/index.ts';
 import { openFilesystem } from '../fs/registry.ts';
 import { issueFromError, type Issue } from '../util/issues.ts';
 import { NotThisFormatError, UsageError } from '../util/errors.ts';
-import { KiB, MiB } from '../util/units.ts';
+import { MiB } from '../util/units.ts';
 import type { Volume, VolumeLayout } from '../volume/index.ts';
 import { probeVolumes } from '../volume/probe.ts';
 
@@ -41,14 +41,6 @@ export interface OpenedDisk {
 }
 
 const DEFAULT_CACHE_BYTES = 64 * MiB;
-/**
- * Cache chunk over a local file: a positional read costs a thread-pool round trip whatever its
- * size, so chunks are kept small enough that metadata-heavy work (inventory: inodes, directory
- * blocks, package databases, ELF headers) reads little more than it needs. Over HTTP every
- * request costs a round trip to the storage service, so CachedSource's larger default stays.
- * Reads of 256 KiB and more bypass the cache either way.
- */
-const LOCAL_CHUNK_BYTES = 8 * KiB;
 
 function isUrl(spec: string): boolean {
   return /^https?:\/\//i.test(spec);
