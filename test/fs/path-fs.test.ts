@@ -111,3 +111,52 @@ test('walk stops at its entry budget and says so', async () => {
     t.cleanup();
   }
 });
+
+test('a directory listed by the walk serves later path lookups in it: no driver lookup, first of duplicate names wins', async () => {
+  const t = tempDir();
+  try {
+    buildTree(t.dir);
+    const dirFs = await openDirectory(t.dir);
+    // The same reader, counting lookups and readdirs, and with a corrupt listing of /usr/bin
+    // that names "ls" twice (the second pointing elsewhere).
+    const inner = dirFs.reader;
+    const binIno = (await dirFs.resolve('/usr/bin', true)).ino;
+    const osReleaseIno = (await dirFs.resolve('/usr/lib/os-release', true)).ino;
+    let lookups = 0;
+    let readdirs = 0;
+    const reader = new Proxy(inner, {
+      get(target, prop, receiver) {
+        if (prop === 'lookup') {
+          return async (dir: number, name: string) => {
+            lookups++;
+            return inner.lookup!(dir, name);
+          };
+        }
+        if (prop === 'readdir') {
+          return async (ino: number) => {
+            readdirs++;
+            const list = await inner.readdir(ino);
+            return ino === binIno ? [...list, { name: 'ls', type: 'file' as const, ino: osReleaseIno }] : list;
+          };
+        }
+        const v: unknown = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const { PathFileSystem } = await import('../../src/fs/path-fs.ts');
+    const fs = new PathFileSystem(reader);
+    const walked: string[] = [];
+    for await (const e of walk(fs, { root: '/usr' })) walked.push(e.path);
+    assert.ok(walked.includes('/usr/bin/ls'));
+    const before = lookups;
+    // Every directory on these paths was listed by the walk, except the root: one lookup ("usr").
+    assert.equal(new TextDecoder().decode(await fs.readFile('/usr/bin/ls')), 'ELF', 'the first "ls" entry, not the duplicate');
+    assert.equal((await fs.stat('/usr/lib/os-release')).size, 'ID=debian\n'.length);
+    assert.equal(lookups - before, 2, 'only "/" → "usr" went to the driver, once per path');
+    assert.equal(readdirs, 3, '/usr, /usr/lib and /usr/bin, each listed once: the lookups listed nothing again');
+    await assert.rejects(fs.stat('/usr/bin/absent'), (err: unknown) => err instanceof FsPathError && err.code === 'ENOENT');
+    assert.equal(lookups - before, 3);
+  } finally {
+    t.cleanup();
+  }
+});
