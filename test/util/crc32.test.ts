@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { crc32, crc32c, crc32cRaw } from '../../src/util/crc32.ts';
+import { pseudoRandomBytes as pseudoRandom } from '../fixtures/tree.ts';
 
 function bitwiseCrc32c(buf: Uint8Array, crc = 0xffffffff): number {
   let c = crc;
@@ -16,18 +17,6 @@ function bitwiseCrc32c(buf: Uint8Array, crc = 0xffffffff): number {
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
   }
   return c >>> 0;
-}
-
-function pseudoRandom(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
 }
 
 test('CRC-32C matches the RFC 3720 test vectors', () => {
