@@ -22,8 +22,8 @@
  *  - bytes: the reference is the distinct image bytes debugfs touched for `ls` + `cat`
  *    (its pread64 calls traced by strace, untimed), i.e. metadata + databases each once; its
  *    `rchar` is shown beside it;
- *  - diagnostics: the raw image with 4, 32 and 128 KiB cache chunks instead of scan/target.ts's
- *    8 KiB for local files, the stack built here from the same pieces.
+ *  - diagnostics: the raw image with 4, 32 and 128 KiB cache chunks instead of the 8 KiB
+ *    LOCAL_CHUNK_BYTES (disk/file-source.ts) for local files, the stack built here from the same pieces.
  * Best of PASSES alternating passes (the machine is shared), warm page cache throughout.
  * Prints a markdown section on stdout, progress on stderr. Not a test: nothing here asserts.
  *
@@ -49,12 +49,12 @@ import { CONTAINER_FORMATS, containerImage, nodeDisk, ROOT_FS_LABEL } from '../t
 
 const PASSES = 5;
 /** Inventories after the first, in the same child: the steady state of a long-running scanner. */
-const STEADY_RUNS = 5;
+const STEADY_RUNS = 10;
 const GNU_TIME = '/usr/bin/time';
 const MiB = 2 ** 20;
 /** scan/target.ts's DEFAULT_CACHE_BYTES, for the diagnostic chunk-size cases. */
 const CACHE_BYTES = 64 * MiB;
-/** Diagnostic: the same inventory with other cache chunks than scan/target.ts's 8 KiB for local files. */
+/** Diagnostic: the same inventory with other cache chunks than the 8 KiB LOCAL_CHUNK_BYTES for local files. */
 const DIAGNOSTIC_CHUNKS = [4096, 32 * 1024, 128 * 1024];
 
 interface CaseResult {
@@ -83,15 +83,15 @@ interface CaseSpec {
   image: string;
   /** Leave out the Go binary analyzer: only the OS, package database and kernel analyzers. */
   dbOnly: boolean;
-  /** When set, the stack is built here with this CachedSource chunk instead of scan/target.ts's default. */
+  /** When set, the stack is built here with this CachedSource chunk instead of LOCAL_CHUNK_BYTES. */
   chunkBytes?: number;
 }
 
 /** The disk stack of scan/target.ts (file → cache → container → volumes → root fs) with a chosen chunk size. */
 async function openWithChunk(image: string, chunkBytes: number): Promise<{ fs: PathFileSystem; stats(): { bytesRead: number; reads: number }; close(): Promise<void> }> {
-  const medium = new CachedSource(await FileSource.open(image), { cacheBytes: CACHE_BYTES, chunkBytes });
+  const medium = new CachedSource(await FileSource.open(image), { cacheBytes: CACHE_BYTES, chunkBytes, directReadInto: true });
   const container = await openContainer(medium, {
-    openSibling: async (name) => new CachedSource(await FileSource.open(join(dirname(image), basename(name))), { cacheBytes: CACHE_BYTES, chunkBytes }),
+    openSibling: async (name) => new CachedSource(await FileSource.open(join(dirname(image), basename(name))), { cacheBytes: CACHE_BYTES, chunkBytes, directReadInto: true }),
   });
   const layout = await probeVolumes(container.source);
   const root = layout.volumes.find((v) => v.name === ROOT_FS_LABEL || v.partitionNumber === 1);
@@ -364,7 +364,7 @@ async function main(): Promise<void> {
     for (const format of CONTAINER_FORMATS) rows.push({ label: format, spec: { image: await containerImage(raw, format), dbOnly: false } });
     const extra: Row[] = [
       { label: 'raw, package databases only (registry without the Go binary analyzer)', spec: { image: raw, dbOnly: true } },
-      ...DIAGNOSTIC_CHUNKS.map((c) => ({ label: `raw, diagnostic: ${c / 1024} KiB cache chunks (scan/target.ts uses 8 KiB for local files)`, spec: { image: raw, dbOnly: false, chunkBytes: c } })),
+      ...DIAGNOSTIC_CHUNKS.map((c) => ({ label: `raw, diagnostic: ${c / 1024} KiB cache chunks (instead of the 8 KiB LOCAL_CHUNK_BYTES for local files)`, spec: { image: raw, dbOnly: false, chunkBytes: c } })),
     ];
     const all = [...rows, ...extra];
     // Warm the page cache for every image and the reference.

@@ -100,9 +100,13 @@ export async function runAnalyzers(fs: PathFileSystem, analyzers: readonly Analy
   try {
     const roots = await walkRoots(fs, analyzers);
     const aliases = roots.filter((r) => r.alias !== undefined);
+    // One array for every entry's answers (the walk offers each entry to every analyzer).
+    const direct: boolean[] = analyzers.map(() => false);
     for await (const entry of walk(fs, { issues: walkIssues, maxEntries: options.maxEntries ?? MAX_INVENTORY_WALK_ENTRIES, descend: (p) => shouldDescend(analyzers, p, roots) })) {
-      const direct = analyzers.map((a) => a.wants(entry.path, entry.stat));
-      for (const [i, wanted] of direct.entries()) if (wanted) claim(i, entry.path, entry.stat);
+      for (let i = 0; i < analyzers.length; i++) {
+        direct[i] = analyzers[i]!.wants(entry.path, entry.stat);
+        if (direct[i]) claim(i, entry.path, entry.stat);
+      }
       // Offer the declared spelling of a path found under a root's canonical path, unless the
       // analyzer already takes the canonical spelling (the kernel analyzer lists both /lib/modules and /usr/lib/modules).
       for (const r of aliases) {

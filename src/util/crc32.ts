@@ -26,11 +26,11 @@ function makeTables(poly: number): Uint32Array {
 const IEEE = makeTables(0xedb88320);
 const CASTAGNOLI = makeTables(0x82f63b78);
 
-function update(t: Uint32Array, crc: number, buf: Uint8Array): number {
+function update(t: Uint32Array, crc: number, buf: Uint8Array, start = 0, end = buf.length): number {
   let c = crc | 0;
-  let i = 0;
-  const n = buf.length;
-  const end8 = n - (n & 7);
+  let i = start;
+  const n = end;
+  const end8 = n - ((n - start) & 7);
   for (; i < end8; i += 8) {
     const lo = c ^ (buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24));
     c =
@@ -62,4 +62,10 @@ export function crc32c(buf: Uint8Array, seed = 0): number {
  */
 export function crc32cRaw(crc: number, buf: Uint8Array): number {
   return update(CASTAGNOLI, crc >>> 0, buf);
+}
+
+/** crc32cRaw over buf[start, end) without a subarray (hot metadata paths checksum pieces of one buffer). */
+export function crc32cRawRange(crc: number, buf: Uint8Array, start: number, end: number): number {
+  if (start < 0 || end > buf.length || start > end) throw new RangeError(`crc32cRawRange: [${start}, ${end}) outside a ${buf.length}-byte buffer`);
+  return update(CASTAGNOLI, crc >>> 0, buf, start, end);
 }

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { crc32 as zlibCrc32 } from 'node:zlib';
-import { crc32, crc32c, crc32cRaw } from '../../src/util/crc32.ts';
+import { crc32, crc32c, crc32cRaw, crc32cRawRange } from '../../src/util/crc32.ts';
 import { pseudoRandomBytes as pseudoRandom } from '../fixtures/tree.ts';
 
 function bitwiseCrc32c(buf: Uint8Array, crc = 0xffffffff): number {
@@ -51,4 +51,14 @@ test('CRC-32C equals the bit-at-a-time reference on every length, unaligned, raw
     }
   }
   assert.equal(crc32c(data.subarray(100, 250), crc32c(data.subarray(0, 100))), crc32c(data.subarray(0, 250)));
+});
+
+test('crc32cRawRange equals crc32cRaw of the subarray, and refuses ranges outside the buffer', () => {
+  const data = pseudoRandom(300, 5);
+  for (const [s, e] of [[0, 0], [0, 124], [126, 128], [128, 130], [132, 256], [3, 300], [299, 300]] as const) {
+    assert.equal(crc32cRawRange(0xdeadbeef, data, s, e), crc32cRaw(0xdeadbeef, data.subarray(s, e)), `[${s}, ${e})`);
+  }
+  assert.throws(() => crc32cRawRange(0, data, 0, 301), RangeError);
+  assert.throws(() => crc32cRawRange(0, data, -1, 10), RangeError);
+  assert.throws(() => crc32cRawRange(0, data, 20, 10), RangeError);
 });

@@ -228,18 +228,20 @@ export const goBinaryAnalyzer: Analyzer = {
     return DIR_SET.has(dir) || OPT_BIN.test(dir);
   },
   async analyze(input: AnalyzerInput): Promise<PartialInventory> {
-    const owners = new Map<string, string>();
+    // Path → owning package (its description is made only for the executables skipped).
+    const owners = new Map<string, Package>();
     for (const p of input.previous.packages ?? []) {
-      for (const f of p.files ?? []) owners.set(f.path, `${p.type} package ${p.name}`);
+      for (const f of p.files ?? []) owners.set(f.path, p);
     }
     const packages: Package[] = [];
     const issues: Issue[] = [];
     const skipped: { path: string; owner: string }[] = [];
     let inspected = 0;
     for (const { path, stat } of input.files) {
-      const owner = pathAliases(path).map((a) => owners.get(a)).find((o) => o !== undefined);
-      if (owner !== undefined) {
-        skipped.push({ path, owner });
+      let pkg = owners.get(path);
+      if (pkg === undefined) for (const alias of pathAliases(path)) pkg ??= owners.get(alias);
+      if (pkg !== undefined) {
+        skipped.push({ path, owner: `${pkg.type} package ${pkg.name}` });
         continue;
       }
       if (stat.size > MAX_GO_BINARY_BYTES) {

@@ -80,7 +80,8 @@ const encoder = new TextEncoder();
 
 function decodeName(bytes: Uint8Array): string {
   for (let i = 0; i < bytes.length; i++) if (bytes[i]! >= 0x80) return utf8.decode(bytes);
-  return String.fromCharCode(...bytes);
+  // ASCII: one native call over the array-like (a spread would go through the iterator protocol).
+  return String.fromCharCode.apply(null, bytes as unknown as number[]);
 }
 
 export class Ext4Reader implements InodeReader {
