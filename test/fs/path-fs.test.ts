@@ -160,3 +160,36 @@ test('a directory listed by the walk serves later path lookups in it: no driver 
     t.cleanup();
   }
 });
+
+test('OpenFile.readInto and stream({ buffer }) on a driver without readInto (the host-directory reader): same bytes, views of the one buffer', async () => {
+  const t = tempDir();
+  try {
+    buildTree(t.dir);
+    const content = Uint8Array.from({ length: 10_007 }, (_, i) => (i * 7 + (i >> 9)) & 0xff);
+    writeFileSync(join(t.dir, 'usr/lib/blob'), content);
+    const fs = await openDirectory(t.dir);
+    assert.equal(fs.reader.readInto, undefined, 'this test is about the fallback path');
+    const file = await fs.open('/usr/lib/blob');
+    const buffer = new Uint8Array(4096).fill(0xee);
+    const seen: number[] = [];
+    const parts: Uint8Array[] = [];
+    for await (const chunk of file.stream({ buffer })) {
+      assert.equal(chunk.buffer, buffer.buffer);
+      seen.push(chunk.length);
+      parts.push(chunk.slice());
+    }
+    assert.deepEqual(seen, [4096, 4096, 1815]);
+    assert.deepEqual(Buffer.concat(parts), Buffer.from(content));
+    // readInto clamps at the end of the file and leaves the rest of the target untouched.
+    const into = new Uint8Array(100).fill(0xee);
+    assert.equal(await file.readInto(10_000, into), 7);
+    assert.deepEqual(into.subarray(0, 7), content.subarray(10_000));
+    assert.ok(into.subarray(7).every((b) => b === 0xee));
+    assert.equal(await file.readInto(20_000, into), 0);
+    await assert.rejects(async () => {
+      for await (const _ of file.stream({ buffer: new Uint8Array(0) })) void _;
+    }, RangeError);
+  } finally {
+    t.cleanup();
+  }
+});
