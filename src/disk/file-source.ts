@@ -21,15 +21,22 @@ export const SYNC_READ_MAX_BYTES = 64 * KiB;
  * network-attached volume): blocking on it would serialise what the thread pool can overlap.
  */
 const SYNC_READ_SLOW_MS = 0.2;
-/** After a slow synchronous read, this many reads go through the thread pool before the next sync try. */
-export const ASYNC_READS_AFTER_SLOW = 512;
+/**
+ * After a slow synchronous read, the next small reads go through the thread pool before the next
+ * sync try: ASYNC_READS_AFTER_SLOW_MIN of them, doubling while the tries stay slow (a cold or
+ * remote medium) up to ASYNC_READS_AFTER_SLOW_MAX, and back to the minimum after a fast one. One
+ * slow read may be no more than a garbage-collection pause or the first call of cold code (a
+ * fresh process's first inventory hit it): it costs a few async reads, not hundreds.
+ */
+export const ASYNC_READS_AFTER_SLOW_MIN = 16;
+export const ASYNC_READS_AFTER_SLOW_MAX = 512;
 
 export interface FileSourceOptions {
   /** Default 512. */
   sectorSize?: number;
   /** Reads up to this size may run on the calling thread (default SYNC_READ_MAX_BYTES; 0: never). */
   syncReadMaxBytes?: number;
-  /** A synchronous read slower than this (ms) sends the next ASYNC_READS_AFTER_SLOW small reads to the thread pool (default 0.2). */
+  /** A synchronous read slower than this (ms) sends the next small reads to the thread pool (default 0.2; see ASYNC_READS_AFTER_SLOW_MIN). */
   syncReadSlowMs?: number;
 }
 
@@ -44,6 +51,8 @@ export class FileSource implements BlockSource {
   readonly #slowMs: number;
   /** Small reads left to do asynchronously since the last slow synchronous one. */
   #asyncLeft = 0;
+  /** How many small reads the next slow synchronous one sends to the thread pool. */
+  #asyncRun = ASYNC_READS_AFTER_SLOW_MIN;
 
   private constructor(fh: FileHandle, size: number, path: string, sectorSize: number, options: FileSourceOptions) {
     this.#fh = fh;
@@ -130,7 +139,12 @@ export class FileSource implements BlockSource {
       if (n === 0) throw new SourceError(`${this.description}: file shrank while reading at ${offset + done}`);
       done += n;
     }
-    if (performance.now() - t0 > this.#slowMs) this.#asyncLeft = ASYNC_READS_AFTER_SLOW;
+    if (performance.now() - t0 > this.#slowMs) {
+      this.#asyncLeft = this.#asyncRun;
+      this.#asyncRun = Math.min(ASYNC_READS_AFTER_SLOW_MAX, 2 * this.#asyncRun);
+    } else {
+      this.#asyncRun = ASYNC_READS_AFTER_SLOW_MIN;
+    }
   }
 
   stats(): SourceStats {

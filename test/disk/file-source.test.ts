@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ASYNC_READS_AFTER_SLOW, FileSource, SYNC_READ_MAX_BYTES } from '../../src/disk/file-source.ts';
+import { ASYNC_READS_AFTER_SLOW_MAX, ASYNC_READS_AFTER_SLOW_MIN, FileSource, SYNC_READ_MAX_BYTES } from '../../src/disk/file-source.ts';
 import { SourceError } from '../../src/util/errors.ts';
 
 const SIZE = 1 << 20;
@@ -65,14 +65,39 @@ test('small reads run on the calling thread and return the exact bytes; large on
   }
 }));
 
-test('a slow synchronous read sends the next small reads to the thread pool, then sync is tried again', withFile(async (path, bytes) => {
-  // Every synchronous read counts as slow: one sync read, then ASYNC_READS_AFTER_SLOW async ones.
+test('slow synchronous reads send the next small reads to the thread pool, in runs that double up to the maximum', withFile(async (path, bytes) => {
+  // Every synchronous read counts as slow: sync, MIN async, sync, 2×MIN async, … capped at MAX.
   const src = await FileSource.open(path, { syncReadSlowMs: -1 });
   try {
-    const list = ranges(ASYNC_READS_AFTER_SLOW + 3).map(([off]) => [off, 512] as [number, number]);
-    for (const [off, len] of list) assert.deepEqual(Buffer.from(await src.read(off, len)), bytes.subarray(off, off + len));
-    assert.equal(src.stats().syncReads, 2, 'the first read, and the one after the async run');
-    assert.equal(src.stats().reads, list.length);
+    const syncAt: number[] = [];
+    let run = ASYNC_READS_AFTER_SLOW_MIN;
+    let at = 0;
+    while (at < 3000) {
+      syncAt.push(at);
+      at += 1 + run;
+      run = Math.min(ASYNC_READS_AFTER_SLOW_MAX, 2 * run);
+    }
+    const total = syncAt[syncAt.length - 1]! + 1;
+    let x = 7;
+    for (let i = 0; i < total; i++) {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      const off = x % (SIZE - 512);
+      const before = src.stats().syncReads!;
+      assert.deepEqual(Buffer.from(await src.read(off, 512)), bytes.subarray(off, off + 512));
+      assert.equal(src.stats().syncReads! - before, syncAt.includes(i) ? 1 : 0, `read ${i}`);
+    }
+    assert.ok(syncAt.length >= 7, 'the runs reached the cap');
+    assert.equal(syncAt[syncAt.length - 1]! - syncAt[syncAt.length - 2]!, ASYNC_READS_AFTER_SLOW_MAX + 1);
+  } finally {
+    await src.close();
+  }
+}));
+
+test('fast synchronous reads keep every small read on the calling thread', withFile(async (path) => {
+  const src = await FileSource.open(path, { syncReadSlowMs: Infinity });
+  try {
+    for (let i = 0; i < 200; i++) await src.read((i * 4096) % (SIZE - 4096), 4096);
+    assert.equal(src.stats().syncReads, 200);
   } finally {
     await src.close();
   }
