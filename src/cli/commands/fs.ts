@@ -50,7 +50,10 @@ export interface FsLsEntry {
   sha256?: string;
 }
 
-async function describe(fs: FileSystem, path: string, st: Stat, hash: boolean, issues: Issue[]): Promise<FsLsEntry> {
+/** Bytes read at a time for --hash: one buffer for the whole listing (hashing consumes each chunk before the next). */
+const HASH_READ_BYTES = 1024 * 1024;
+
+async function describe(fs: FileSystem, path: string, st: Stat, hash: Uint8Array | undefined, issues: Issue[]): Promise<FsLsEntry> {
   const e: FsLsEntry = { path, type: st.type, mode: (st.mode & 0o7777).toString(8).padStart(4, '0'), uid: st.uid, gid: st.gid, size: st.size, mtime: new Date(st.mtimeMs).toISOString() };
   if (st.type === 'symlink') e.linkTarget = await fs.readlink(path);
   if (st.rdev) e.rdev = `${st.rdev.major},${st.rdev.minor}`;
@@ -58,7 +61,7 @@ async function describe(fs: FileSystem, path: string, st: Stat, hash: boolean, i
     try {
       const h = createHash('sha256');
       const f = fs instanceof PathFileSystem ? fs.openInode(st.ino, st) : await fs.open(path);
-      for await (const chunk of f.stream()) h.update(chunk);
+      for await (const chunk of f.stream({ buffer: hash })) h.update(chunk);
       e.sha256 = h.digest('hex');
     } catch (err) {
       issues.push({ severity: 'error', code: 'fs.read', message: (err as Error).message, location: path });
@@ -91,17 +94,18 @@ export async function fsLs(args: string[], out: (s: string) => void): Promise<nu
     const fs = opened.fs as PathFileSystem;
     const path = positionals[1] ?? '/';
     const entries: FsLsEntry[] = [];
+    const hashBuffer = values.hash ? new Uint8Array(HASH_READ_BYTES) : undefined;
     const st = await fs.lstat(path);
     if (values.recursive && st.type !== 'symlink') {
-      for await (const w of walk(fs, { root: path, issues })) entries.push(await describe(fs, w.path, w.stat, values.hash ?? false, issues));
+      for await (const w of walk(fs, { root: path, issues })) entries.push(await describe(fs, w.path, w.stat, hashBuffer, issues));
     } else if (st.type === 'dir') {
       const base = await fs.realpath(path);
       for (const d of (await fs.readdir(path)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
         const p = base === '/' ? `/${d.name}` : `${base}/${d.name}`;
-        entries.push(await describe(fs, p, await fs.reader.stat(d.ino), values.hash ?? false, issues));
+        entries.push(await describe(fs, p, await fs.reader.stat(d.ino), hashBuffer, issues));
       }
     } else {
-      entries.push(await describe(fs, path, st, values.hash ?? false, issues));
+      entries.push(await describe(fs, path, st, hashBuffer, issues));
     }
     issues.push(...fs.issues);
     if (values.format === 'json') {
