@@ -9,14 +9,41 @@
 // change the code that runs). Node checks each entry against the source's hash, so an edited
 // file is never served stale. NODE_DISABLE_COMPILE_CACHE=1 turns it off; HULLSCAN_COMPILE_CACHE
 // (or NODE_COMPILE_CACHE) picks the directory.
+import { mkdirSync, statSync } from 'node:fs';
 import module from 'node:module';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve, sep } from 'node:path';
+
+/**
+ * Creates `dir` one component at a time (0700); false when it cannot be made a directory. Not
+ * mkdirSync's recursive mode, which Node's compile cache also uses: under /proc a missing child
+ * of an existing directory answers ENOENT, and the recursive mode then retries forever (seen
+ * with Node 24.21: `mkdirSync('/proc/1/x', { recursive: true })` never returns).
+ */
+function makeDirectory(dir) {
+  const parts = resolve(dir).split(sep).filter(Boolean);
+  let path = '';
+  for (const part of parts) {
+    path += sep + part;
+    try {
+      mkdirSync(path, { mode: 0o700 });
+    } catch (err) {
+      if (err?.code !== 'EEXIST') return false;
+    }
+  }
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
 
 /** Enables the compile cache for this process and, through the environment, its worker threads and children. */
 export function enableCompileCache() {
   if (process.env.NODE_DISABLE_COMPILE_CACHE || typeof module.enableCompileCache !== 'function') return undefined;
   const dir = process.env.HULLSCAN_COMPILE_CACHE ?? process.env.NODE_COMPILE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'hullscan', 'node-compile-cache');
+  // A directory that cannot be made leaves the cache off: the CLI works without it.
+  if (!makeDirectory(dir)) return undefined;
   const result = module.enableCompileCache(dir);
   // Worker threads and child processes enable it from the variable (the call covers this thread only).
   if (result.directory) process.env.NODE_COMPILE_CACHE = result.directory;
