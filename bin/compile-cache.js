@@ -12,7 +12,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import module from 'node:module';
 import { homedir } from 'node:os';
-import { join, resolve, sep } from 'node:path';
+import { isAbsolute, join, resolve, sep } from 'node:path';
 
 /**
  * Creates `dir` one component at a time (0700); false when it cannot be made a directory. Not
@@ -38,10 +38,22 @@ function makeDirectory(dir) {
   }
 }
 
+/**
+ * $XDG_CACHE_HOME/hullscan/node-compile-cache, or ~/.cache/…; undefined without an absolute base.
+ * The XDG base directory spec: an empty or relative XDG_CACHE_HOME is ignored.
+ */
+function defaultCacheDir() {
+  const xdg = process.env.XDG_CACHE_HOME;
+  const base = xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.cache');
+  return isAbsolute(base) ? join(base, 'hullscan', 'node-compile-cache') : undefined;
+}
+
 /** Enables the compile cache for this process and, through the environment, its worker threads and children. */
 export function enableCompileCache() {
   if (process.env.NODE_DISABLE_COMPILE_CACHE || typeof module.enableCompileCache !== 'function') return undefined;
-  const dir = process.env.HULLSCAN_COMPILE_CACHE ?? process.env.NODE_COMPILE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'hullscan', 'node-compile-cache');
+  const chosen = process.env.HULLSCAN_COMPILE_CACHE || process.env.NODE_COMPILE_CACHE || defaultCacheDir();
+  if (!chosen) return undefined;
+  const dir = resolve(chosen);
   // A directory that cannot be made leaves the cache off: the CLI works without it.
   if (!makeDirectory(dir)) return undefined;
   const result = module.enableCompileCache(dir);

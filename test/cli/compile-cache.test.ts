@@ -5,20 +5,41 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'hullscan.js');
 
-function version(env: Record<string, string>): ReturnType<typeof spawnSync> {
+function version(env: Record<string, string>, cwd?: string): ReturnType<typeof spawnSync> {
   const base: NodeJS.ProcessEnv = { ...process.env };
   delete base.NODE_COMPILE_CACHE;
   delete base.HULLSCAN_COMPILE_CACHE;
   delete base.NODE_DISABLE_COMPILE_CACHE;
-  return spawnSync(process.execPath, [BIN, '--version'], { env: { ...base, ...env }, encoding: 'utf8', timeout: 30_000 });
+  return spawnSync(process.execPath, [BIN, '--version'], { env: { ...base, ...env }, encoding: 'utf8', timeout: 30_000, ...(cwd ? { cwd } : {}) });
 }
+
+test('by default the cache lives under the home directory; an empty or relative XDG_CACHE_HOME is ignored (XDG spec), never a path below the working directory', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hullscan-cc-'));
+  try {
+    const home = join(dir, 'home');
+    const cwd = join(dir, 'cwd');
+    mkdirSync(home);
+    mkdirSync(cwd);
+    for (const xdg of ['', 'relative/cache']) {
+      const r = version({ HOME: home, XDG_CACHE_HOME: xdg }, cwd);
+      assert.equal(r.status, 0, String(r.stderr));
+      assert.ok(readdirSync(join(home, '.cache', 'hullscan', 'node-compile-cache')).length > 0);
+      assert.deepEqual(readdirSync(cwd), [], `XDG_CACHE_HOME='${xdg}' wrote nothing into the working directory`);
+    }
+    const xdg = join(dir, 'xdg');
+    assert.equal(version({ HOME: home, XDG_CACHE_HOME: xdg }, cwd).status, 0);
+    assert.ok(existsSync(join(xdg, 'hullscan', 'node-compile-cache')), 'an absolute XDG_CACHE_HOME is used');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('the compile cache directory is made 0700 and filled by a CLI run', () => {
   const dir = mkdtempSync(join(tmpdir(), 'hullscan-cc-'));
