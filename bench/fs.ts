@@ -88,6 +88,7 @@ async function caseHullscan(image: string, readContents: boolean): Promise<CaseR
   }
   const t2 = performance.now();
   await fs.close();
+  await source.close();
   return {
     seconds: (t2 - t1) / 1000,
     openSeconds: (t1 - t0) / 1000,

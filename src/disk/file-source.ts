@@ -105,39 +105,29 @@ export class FileSource implements BlockSource {
       if (this.#asyncLeft === 0) return this.#fillSync(offset, buf);
       this.#asyncLeft--;
     }
-    const length = buf.length;
-    let done = 0;
-    while (done < length) {
+    for (let done = 0; done < buf.length; ) {
       let n: number;
       try {
-        ({ bytesRead: n } = await this.#fh.read(buf, done, length - done, offset + done));
+        ({ bytesRead: n } = await this.#fh.read(buf, done, buf.length - done, offset + done));
       } catch (err) {
-        throw new SourceError(`${this.description}: read failed at ${offset + done}`, { cause: err });
+        throw this.#readFailed(offset + done, err);
       }
-      this.#stats.reads++;
-      this.#stats.bytesRead += n;
-      if (n === 0) throw new SourceError(`${this.description}: file shrank while reading at ${offset + done}`);
-      done += n;
+      done += this.#counted(n, offset + done);
     }
   }
 
   /** #fill on the calling thread; a slow read (not from the page cache) sends the next small reads to the thread pool. */
   #fillSync(offset: number, buf: Uint8Array): void {
     const t0 = performance.now();
-    const length = buf.length;
-    let done = 0;
-    while (done < length) {
+    for (let done = 0; done < buf.length; ) {
       let n: number;
       try {
-        n = readSync(this.#fh.fd, buf, done, length - done, offset + done);
+        n = readSync(this.#fh.fd, buf, done, buf.length - done, offset + done);
       } catch (err) {
-        throw new SourceError(`${this.description}: read failed at ${offset + done}`, { cause: err });
+        throw this.#readFailed(offset + done, err);
       }
-      this.#stats.reads++;
       this.#stats.syncReads++;
-      this.#stats.bytesRead += n;
-      if (n === 0) throw new SourceError(`${this.description}: file shrank while reading at ${offset + done}`);
-      done += n;
+      done += this.#counted(n, offset + done);
     }
     if (performance.now() - t0 > this.#slowMs) {
       this.#asyncLeft = this.#asyncRun;
@@ -145,6 +135,18 @@ export class FileSource implements BlockSource {
     } else {
       this.#asyncRun = ASYNC_READS_AFTER_SLOW_MIN;
     }
+  }
+
+  /** Counts one positional read of `n` bytes at `at` (either path); none at all means the file shrank. */
+  #counted(n: number, at: number): number {
+    this.#stats.reads++;
+    this.#stats.bytesRead += n;
+    if (n === 0) throw new SourceError(`${this.description}: file shrank while reading at ${at}`);
+    return n;
+  }
+
+  #readFailed(at: number, cause: unknown): SourceError {
+    return new SourceError(`${this.description}: read failed at ${at}`, { cause });
   }
 
   stats(): SourceStats {
@@ -188,7 +190,7 @@ const LOCAL_CACHE_BYTES = 8 * MiB;
  * a full walk does not churn large chunk buffers. Over HTTP every request costs a round trip to
  * the storage service, so CachedSource's larger default stays there.
  */
-export const LOCAL_CHUNK_BYTES = 8 * KiB;
+const LOCAL_CHUNK_BYTES = 8 * KiB;
 
 /** Opens a local file with the default chunk cache in front of it. */
 export async function openFile(path: string, options: { cacheBytes?: number } = {}): Promise<BlockSource> {

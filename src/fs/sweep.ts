@@ -246,26 +246,19 @@ export async function sweepFiles<F extends SweepFile>(fs: PathFileSystem, files:
   const giveBack = (small: SmallRead) => {
     if (small.pooled) spare.push(small.pooled);
   };
+  /** The one buffer large files read the normal way are lent chunks of (driverChunks reads them one at a time). */
+  let streamBuffer: Uint8Array | undefined;
   /** A whole small file through the driver's read (which clamps to the inode's real size). */
   const readSmall = async (file: F): Promise<SmallRead> => {
-    if (lend) {
-      const pooled = spare.pop() ?? unfilledBytes(maxFileBuffer);
-      let n: number;
-      try {
-        n = await reader.readInto!(file.ino, 0, pooled.subarray(0, file.size));
-      } catch (err) {
-        spare.push(pooled);
-        throw err;
-      }
-      if (n !== file.size) {
-        spare.push(pooled);
-        throw new CorruptError(`${file.path}: read ${n} bytes of a file listed with ${file.size}`, { location: file.path });
-      }
-      return { bytes: pooled.subarray(0, n), pooled };
+    const pooled = lend ? (spare.pop() ?? unfilledBytes(maxFileBuffer)) : undefined;
+    try {
+      const bytes = pooled ? pooled.subarray(0, await reader.readInto!(file.ino, 0, pooled.subarray(0, file.size))) : await reader.read(file.ino, 0, file.size);
+      if (bytes.length !== file.size) throw new CorruptError(`${file.path}: read ${bytes.length} bytes of a file listed with ${file.size}`, { location: file.path });
+      return pooled ? { bytes, pooled } : { bytes };
+    } catch (err) {
+      if (pooled) spare.push(pooled);
+      throw err;
     }
-    const bytes = await reader.read(file.ino, 0, file.size);
-    if (bytes.length !== file.size) throw new CorruptError(`${file.path}: read ${bytes.length} bytes of a file listed with ${file.size}`, { location: file.path });
-    return { bytes };
   };
   /**
    * The normal read path (the driver's read): one read for a small file, a stream of chunks
@@ -295,8 +288,6 @@ export async function sweepFiles<F extends SweepFile>(fs: PathFileSystem, files:
     }
     await deliverStream(item, driverChunks(reader, file, chunkBytes, lend ? (streamBuffer ??= unfilledBytes(chunkBytes)) : undefined));
   };
-  /** The one buffer large files read the normal way are lent chunks of (driverChunks reads them one at a time). */
-  let streamBuffer: Uint8Array | undefined;
   /**
    * Delivers a stream; a failure mid-file reaches the consumer's iteration, so it is caught
    * around the whole delivery and reported as the file's error.

@@ -8,7 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import { CachedSource } from '../disk/cached-source.ts';
 import { openContainer } from '../disk/containers/open.ts';
 import type { DiskContainer, ProbeContext } from '../disk/containers/types.ts';
-import { FileSource, LOCAL_CHUNK_BYTES } from '../disk/file-source.ts';
+import { openFile } from '../disk/file-source.ts';
 import { HttpSource, type HttpSourceOptions } from '../disk/http-source.ts';
 import type { BlockSource } from '../disk/index.ts';
 import { detectFilesystem, type FsSignature } from '../fs/detect.ts';
@@ -53,7 +53,7 @@ async function openMedium(spec: string, options: TargetOptions): Promise<{ mediu
     const http = await HttpSource.open(spec, options.http ?? {});
     return { medium: new CachedSource(http, { cacheBytes }), context: {} };
   }
-  const file = await FileSource.open(spec);
+  const medium = await openFile(spec, { cacheBytes });
   const dir = dirname(spec);
   const context: ProbeContext = {
     // VMDK descriptors name their extents; only plain names beside the descriptor are opened.
@@ -61,10 +61,10 @@ async function openMedium(spec: string, options: TargetOptions): Promise<{ mediu
       if (name !== basename(name) || name === '..' || name === '.' || name.includes('\0')) {
         throw new UsageError(`refusing extent file '${name}': only files beside the descriptor are opened`);
       }
-      return new CachedSource(await FileSource.open(join(dir, name)), { cacheBytes, chunkBytes: LOCAL_CHUNK_BYTES, directReadInto: true });
+      return openFile(join(dir, name), { cacheBytes });
     },
   };
-  return { medium: new CachedSource(file, { cacheBytes, chunkBytes: LOCAL_CHUNK_BYTES, directReadInto: true }), context };
+  return { medium, context };
 }
 
 /** Decodes a disk target down to its volumes and their filesystem signatures. */

@@ -29,8 +29,7 @@ const CASTAGNOLI = makeTables(0x82f63b78);
 function update(t: Uint32Array, crc: number, buf: Uint8Array, start = 0, end = buf.length): number {
   let c = crc | 0;
   let i = start;
-  const n = end;
-  const end8 = n - ((n - start) & 7);
+  const end8 = end - ((end - start) & 7);
   for (; i < end8; i += 8) {
     const lo = c ^ (buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24));
     c =
@@ -43,7 +42,7 @@ function update(t: Uint32Array, crc: number, buf: Uint8Array, start = 0, end = b
       t[0x100 + buf[i + 6]!]! ^
       t[buf[i + 7]!]!;
   }
-  for (; i < n; i++) c = t[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
+  for (; i < end; i++) c = t[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
   return c >>> 0;
 }
 

@@ -238,8 +238,8 @@ export const goBinaryAnalyzer: Analyzer = {
     const skipped: { path: string; owner: string }[] = [];
     let inspected = 0;
     for (const { path, stat } of input.files) {
-      let pkg = owners.get(path);
-      if (pkg === undefined) for (const alias of pathAliases(path)) pkg ??= owners.get(alias);
+      let pkg: Package | undefined;
+      for (const alias of pathAliases(path)) pkg ??= owners.get(alias);
       if (pkg !== undefined) {
         skipped.push({ path, owner: `${pkg.type} package ${pkg.name}` });
         continue;

@@ -24,7 +24,7 @@ import type { DirEntry, InodeId, InodeReader, Stat } from '../index.ts';
 import { MAX_PATH_BYTES } from '../index.ts';
 import { PathFileSystem } from '../path-fs.ts';
 import { BtreeReader, formatKey, U64_MAX, type Item, type TreeRoot } from './btree.ts';
-import { CHUNK_ITEM_KEY, ChunkMap, isReadableProfile, parseChunkItem, sysChunks, type Chunk } from './chunk-map.ts';
+import { CHUNK_ITEM_KEY, ChunkMap, isReadableProfile, parseChunkItem, sysChunks, type Chunk, type PhysicalRun } from './chunk-map.ts';
 import { checkExtents, decompressExtent, MAX_COMPRESSED_EXTENT_BYTES, planRead } from './extents.ts';
 import {
   decodeRdev,
@@ -227,29 +227,29 @@ export class BtrfsReader implements InodeReader {
 
   /** Reads a logical range through the chunk map; addresses past the volume are CorruptError. */
   async readLogical(logical: number, length: number): Promise<Uint8Array> {
-    const runs = this.#chunks.map(logical, length);
-    for (const r of runs) {
-      if (r.physical + r.bytes > this.#source.size) throw new CorruptError(`btrfs logical ${logical} maps to physical ${r.physical}, past the end of the ${this.#source.size}-byte volume`, { location: `logical ${logical}` });
-    }
+    const runs = this.#physicalRuns(logical, length);
     if (runs.length === 1 && runs[0]!.bytes <= SOURCE_READ_BYTES) return this.#source.read(runs[0]!.physical, runs[0]!.bytes);
     const out = new Uint8Array(length);
-    let at = 0;
-    for (const r of runs) {
-      for (let done = 0; done < r.bytes; done += SOURCE_READ_BYTES) {
-        const n = Math.min(SOURCE_READ_BYTES, r.bytes - done);
-        out.set(await this.#source.read(r.physical + done, n), at);
-        at += n;
-      }
-    }
+    await this.#readRunsInto(runs, out);
     return out;
   }
 
   /** readLogical into `target` (logical [logical, logical + target.length)), straight from the volume. */
   async readLogicalInto(logical: number, target: Uint8Array): Promise<void> {
-    const runs = this.#chunks.map(logical, target.length);
+    await this.#readRunsInto(this.#physicalRuns(logical, target.length), target);
+  }
+
+  /** The chunk map's runs for a logical range, each checked to lie on the volume. */
+  #physicalRuns(logical: number, length: number): PhysicalRun[] {
+    const runs = this.#chunks.map(logical, length);
     for (const r of runs) {
       if (r.physical + r.bytes > this.#source.size) throw new CorruptError(`btrfs logical ${logical} maps to physical ${r.physical}, past the end of the ${this.#source.size}-byte volume`, { location: `logical ${logical}` });
     }
+    return runs;
+  }
+
+  /** Reads the runs back to back into `target`, at most SOURCE_READ_BYTES per source read. */
+  async #readRunsInto(runs: PhysicalRun[], target: Uint8Array): Promise<void> {
     let at = 0;
     for (const r of runs) {
       for (let done = 0; done < r.bytes; done += SOURCE_READ_BYTES) {

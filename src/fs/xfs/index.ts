@@ -207,13 +207,8 @@ export class XfsReader implements InodeReader {
 
   async read(ino: InodeId, offset: number, length: number): Promise<Uint8Array> {
     const inode = await this.inode(ino);
-    const end = Math.min(inode.size, offset + length);
-    if (end <= offset) {
-      this.#refuseRealtime(inode);
-      return new Uint8Array(0);
-    }
-    // #readMappedInto writes every byte of a mapped range (holes as zeros); a local fork is copied.
-    const out = unfilledBytes(end - offset);
+    // #readIntoInode clamps to the size and writes every byte of a mapped range (holes as zeros).
+    const out = unfilledBytes(Math.max(0, Math.min(inode.size, offset + length) - offset));
     const n = await this.#readIntoInode(inode, offset, out);
     return n === out.length ? out : out.subarray(0, n);
   }

@@ -27,24 +27,17 @@ interface Run {
 }
 
 /**
- * Reads every extent, in the order given, returning one view per extent (views may share a
- * buffer with the source's cache: callers must not modify them). Consecutive extents that are
- * ascending and at most MAX_COALESCE_GAP_BYTES apart share one underlying read; runs are
- * fetched concurrently so a remote source can parallelise them.
+ * Groups extents into underlying reads: consecutive non-empty extents that are ascending, at
+ * most `maxGapBytes` apart and within MAX_READ_BYTES of the run's start share one run.
  */
-export async function readExtents(source: BlockSource, extents: readonly FileExtent[]): Promise<Uint8Array[]> {
+function groupRuns(extents: readonly FileExtent[], maxGapBytes: number): Run[] {
   const runs: Run[] = [];
   let cur: Run | undefined;
   for (let i = 0; i < extents.length; i++) {
     const e = extents[i]!;
     if (e.length === 0) continue;
     const end = e.offset + e.length;
-    if (
-      cur !== undefined &&
-      e.offset >= cur.end &&
-      e.offset - cur.end <= MAX_COALESCE_GAP_BYTES &&
-      end - cur.start <= MAX_READ_BYTES
-    ) {
+    if (cur !== undefined && e.offset >= cur.end && e.offset - cur.end <= maxGapBytes && end - cur.start <= MAX_READ_BYTES) {
       cur.end = end;
       cur.members.push(i);
     } else {
@@ -52,6 +45,17 @@ export async function readExtents(source: BlockSource, extents: readonly FileExt
       runs.push(cur);
     }
   }
+  return runs;
+}
+
+/**
+ * Reads every extent, in the order given, returning one view per extent (views may share a
+ * buffer with the source's cache: callers must not modify them). Consecutive extents that are
+ * ascending and at most MAX_COALESCE_GAP_BYTES apart share one underlying read; runs are
+ * fetched concurrently so a remote source can parallelise them.
+ */
+export async function readExtents(source: BlockSource, extents: readonly FileExtent[]): Promise<Uint8Array[]> {
+  const runs = groupRuns(extents, MAX_COALESCE_GAP_BYTES);
   const out: Uint8Array[] = extents.map(() => new Uint8Array(0));
   await Promise.all(
     runs.map(async (run) => {
@@ -79,20 +83,7 @@ export interface TargetExtent extends FileExtent {
  * (no copy), otherwise through one buffer that is then copied out.
  */
 export async function readExtentsInto(source: BlockSource, extents: readonly TargetExtent[], maxGapBytes = MAX_COALESCE_GAP_BYTES): Promise<void> {
-  const runs: Run[] = [];
-  let cur: Run | undefined;
-  for (let i = 0; i < extents.length; i++) {
-    const e = extents[i]!;
-    if (e.length === 0) continue;
-    const end = e.offset + e.length;
-    if (cur !== undefined && e.offset >= cur.end && e.offset - cur.end <= maxGapBytes && end - cur.start <= MAX_READ_BYTES) {
-      cur.end = end;
-      cur.members.push(i);
-    } else {
-      cur = { start: e.offset, end, members: [i] };
-      runs.push(cur);
-    }
-  }
+  const runs = groupRuns(extents, maxGapBytes);
   await Promise.all(
     runs.map(async (run) => {
       const first = extents[run.members[0]!]!.target;
