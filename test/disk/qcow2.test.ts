@@ -256,7 +256,9 @@ describe('qcow2 images built by qemu-img', { skip }, () => {
 
   test('an image with an external data file is refused, naming the file', async () => {
     const img = join(dir, 'ext.qcow2');
-    await run('qemu-img', ['create', '-f', 'qcow2', '-o', 'data_file=ext-data.raw', img, '4M']);
+    // An absolute name: qemu-img creates the data file where the name points (a relative one
+    // would land in the working directory).
+    await run('qemu-img', ['create', '-f', 'qcow2', '-o', `data_file=${join(dir, 'ext-data.raw')}`, img, '4M']);
     await assert.rejects(probeFile(img), (err: Error) => err instanceof UnsupportedError && /ext-data\.raw/.test(err.message));
   });
 
