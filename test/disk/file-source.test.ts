@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ASYNC_READS_AFTER_SLOW_MAX, ASYNC_READS_AFTER_SLOW_MIN, FileSource, SYNC_READ_MAX_BYTES } from '../../src/disk/file-source.ts';
 import { SourceError } from '../../src/util/errors.ts';
+import { assertBytesEqual } from '../helpers/bytes.ts';
 
 const SIZE = 1 << 20;
 
@@ -43,10 +44,10 @@ function ranges(n: number): [number, number][] {
 async function readAll(src: FileSource, list: [number, number][], bytes: Buffer): Promise<void> {
   for (const [off, len] of list) {
     const got = await src.read(off, len);
-    assert.deepEqual(Buffer.from(got), bytes.subarray(off, off + len), `read(${off}, ${len})`);
+    assertBytesEqual(Buffer.from(got), bytes.subarray(off, off + len), `read(${off}, ${len})`);
     const into = new Uint8Array(len).fill(0xa5);
     await src.readInto(off, into);
-    assert.deepEqual(Buffer.from(into), bytes.subarray(off, off + len), `readInto(${off}, ${len})`);
+    assertBytesEqual(Buffer.from(into), bytes.subarray(off, off + len), `readInto(${off}, ${len})`);
   }
 }
 
@@ -83,7 +84,7 @@ test('slow synchronous reads send the next small reads to the thread pool, in ru
       x = (x * 1103515245 + 12345) % 2 ** 31;
       const off = x % (SIZE - 512);
       const before = src.stats().syncReads!;
-      assert.deepEqual(Buffer.from(await src.read(off, 512)), bytes.subarray(off, off + 512));
+      assertBytesEqual(Buffer.from(await src.read(off, 512)), bytes.subarray(off, off + 512));
       assert.equal(src.stats().syncReads! - before, syncAt.includes(i) ? 1 : 0, `read ${i}`);
     }
     assert.ok(syncAt.length >= 7, 'the runs reached the cap');

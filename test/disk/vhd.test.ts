@@ -9,6 +9,7 @@ import { vhdDecoder } from '../../src/disk/containers/vhd/index.ts';
 import { CorruptError, NotThisFormatError, UnsupportedError } from '../../src/util/errors.ts';
 import { fuzz, fuzzCases, prng } from '../helpers/fuzz.ts';
 import { needTools, run, tempDir } from '../helpers/tools.ts';
+import { assertBytesEqual } from '../helpers/bytes.ts';
 
 const MiB = 1024 * 1024;
 const skip = needTools('qemu-img');
@@ -94,7 +95,7 @@ async function assertSameAs(src: BlockSource, oracle: Uint8Array): Promise<void>
   for (let i = 0; i < 200; i++) {
     const len = 1 + Math.floor(rnd() * (rnd() < 0.3 ? 5 * MiB : 9000));
     const off = Math.floor(rnd() * (oracle.length - len));
-    assert.deepEqual(await src.read(off, len), oracle.subarray(off, off + len), `offset ${off} length ${len}`);
+    assertBytesEqual(await src.read(off, len), oracle.subarray(off, off + len), `offset ${off} length ${len}`);
   }
 }
 
@@ -172,7 +173,7 @@ test('sectors whose bitmap bit is clear read as zeros', { skip }, async () => {
   expected.fill(0, 512, 4 * 512);
   expected.fill(0, 100 * 512, 101 * 512);
   const c = await probe(b);
-  assert.deepEqual(await c.source.read(0, 2 * MiB), expected);
+  assertBytesEqual(await c.source.read(0, 2 * MiB), expected);
   assert.deepEqual(await c.source.read(700, 1000), expected.subarray(700, 1700));
   assert.deepEqual(await c.source.read(100 * 512 - 10, 20), expected.subarray(100 * 512 - 10, 100 * 512 + 10));
 });
@@ -228,7 +229,7 @@ test('a BAT entry pointing past the end of the file is corrupt when that block i
   const c = await probe(b);
   await assert.rejects(c.source.read(10, 10), (err: Error) => err instanceof CorruptError && /past the end/.test(err.message));
   // Other blocks still read.
-  assert.deepEqual(await c.source.read(5 * MiB, 4096), fx.dynamicRaw.subarray(5 * MiB, 5 * MiB + 4096));
+  assertBytesEqual(await c.source.read(5 * MiB, 4096), fx.dynamicRaw.subarray(5 * MiB, 5 * MiB + 4096));
 });
 
 test('absurd dynamic header geometry is corrupt: block size not a power of two, huge, or a BAT too big', { skip }, async () => {

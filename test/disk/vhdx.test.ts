@@ -12,6 +12,7 @@ import { crc32c } from '../../src/util/crc32.ts';
 import { BudgetError, CorruptError, NotThisFormatError, UnsupportedError } from '../../src/util/errors.ts';
 import { fuzz, fuzzCases, prng } from '../helpers/fuzz.ts';
 import { needTools, run, tempDir } from '../helpers/tools.ts';
+import { assertBytesEqual } from '../helpers/bytes.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -125,7 +126,7 @@ async function assertSameAs(src: BlockSource, oracle: Uint8Array): Promise<void>
   for (let i = 0; i < 200; i++) {
     const len = 1 + Math.floor(rnd() * (rnd() < 0.3 ? 5 * MiB : 9000));
     const off = Math.floor(rnd() * (oracle.length - len));
-    assert.deepEqual(await src.read(off, len), oracle.subarray(off, off + len), `offset ${off} length ${len}`);
+    assertBytesEqual(await src.read(off, len), oracle.subarray(off, off + len), `offset ${off} length ${len}`);
   }
 }
 
@@ -244,7 +245,7 @@ test('a VHDX past 4 GiB skips the sector bitmap entry interleaved in its BAT', {
       want.fill(byte, 100, 100 + len);
       assert.deepEqual(got, want, `span at ${at}`);
     }
-    assert.deepEqual(await c.source.read(4 * GiB + 100 * MiB, 4096), new Uint8Array(4096));
+    assertBytesEqual(await c.source.read(4 * GiB + 100 * MiB, 4096), new Uint8Array(4096));
   } finally {
     await file.close();
   }
@@ -309,7 +310,7 @@ test('a BAT entry pointing past the end of the file is corrupt when that block i
   dv(b).setBigUint64(bat, (0x7_0000n << 20n) | 6n, true);
   const c = await probe(b);
   await assert.rejects(c.source.read(0, 512), (err: Error) => err instanceof CorruptError && /outside/.test(err.message));
-  assert.deepEqual(await c.source.read(5 * MiB, 4096), fx.raw.subarray(5 * MiB, 5 * MiB + 4096));
+  assertBytesEqual(await c.source.read(5 * MiB, 4096), fx.raw.subarray(5 * MiB, 5 * MiB + 4096));
 });
 
 test('a BAT entry in a reserved or differencing-only state is corrupt when read', { skip }, async () => {
@@ -562,12 +563,12 @@ async function assertReplayed(fx: Fixtures, { bytes, block2 }: LogImage, name: s
   const c = await probe(bytes);
   assert.deepEqual(c.issues.map((i) => i.code), ['vhdx.log-replayed'], name);
   assert.match(c.issues[0]!.message, /replayed 2 entries \(sequence 10\.\.11\)/, name);
-  assert.deepEqual(await c.source.read(2 * MiB, MiB), block2, name);
+  assertBytesEqual(await c.source.read(2 * MiB, MiB), block2, name);
   // Everything else is as before; block 1 stays a hole (the stale entry D is not replayed).
   const expected = fx.raw.slice();
   expected.set(block2, 2 * MiB);
   assert.equal(await hashSource(c.source), sha256(expected), name);
-  assert.deepEqual(await c.source.read(MiB, MiB), new Uint8Array(MiB), name);
+  assertBytesEqual(await c.source.read(MiB, MiB), new Uint8Array(MiB), name);
   // The file itself was not touched.
   assert.equal(bytes.length, fx.block1M.length);
 }

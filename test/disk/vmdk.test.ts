@@ -12,6 +12,7 @@ import { MemorySource } from '../../src/disk/memory-source.ts';
 import { CorruptError, NotThisFormatError, SourceError, UnsupportedError } from '../../src/util/errors.ts';
 import { fuzz, fuzzCases, prng } from '../helpers/fuzz.ts';
 import { needTools, run, tempDir } from '../helpers/tools.ts';
+import { assertBytesEqual } from '../helpers/bytes.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -268,7 +269,7 @@ describe('VMDK images built by qemu-img', { skip }, () => {
         const readLength = Math.min(len + 8192, c.source.size - (off - 4096));
         const want = new Uint8Array(readLength);
         want.fill(p, 4096, 4096 + len);
-        assert.deepEqual(await c.source.read(off - 4096, readLength), want, `pattern 0x${p.toString(16)} at ${off}`);
+        assertBytesEqual(await c.source.read(off - 4096, readLength), want, `pattern 0x${p.toString(16)} at ${off}`);
       }
       assert.ok((await c.source.read(3 * 1024 * MiB, MiB)).every((b) => b === 0));
       await c.source.close();
