@@ -477,7 +477,12 @@ export class BtrfsReader implements InodeReader {
     const inode = await this.#inode(ino);
     if (inode.type !== 'symlink') throw new UsageError(`btrfs inode ${ino} is not a symbolic link`, { location: `inode ${ino}` });
     if (inode.size > MAX_PATH_BYTES) throw new CorruptError(`btrfs symlink of ${inode.size} bytes exceeds ${MAX_PATH_BYTES}`, { location: `inode ${ino}` });
-    return utf8.decode(await this.read(ino, 0, inode.size));
+    const bytes = await this.read(ino, 0, inode.size);
+    // The kernel hands the link on as a C string: readlink(2) copies strlen(link) bytes
+    // (readlink_copy, fs/namei.c) and path walks stop at the first NUL too, so a target whose
+    // data was zeroed reads as '' and a NUL inside one cuts it there.
+    const nul = bytes.indexOf(0);
+    return utf8.decode(nul < 0 ? bytes : bytes.subarray(0, nul));
   }
 
   /** A file's extents, sorted and checked. */

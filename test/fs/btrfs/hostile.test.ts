@@ -306,3 +306,31 @@ test('a compressed extent claiming more than 128 KiB uncompressed is CorruptErro
   const fs = await openPacked(img!, c.bytes);
   await assert.rejects(within(fs.readFile(BIG)), (e: unknown) => e instanceof CorruptError && /131072/.test(e.message));
 });
+
+test('an inline symlink whose data is zeroed reads as the kernel reads it: up to the first NUL', async (t) => {
+  if (!ready(t)) return;
+  const LINK = '/var/lib/hullscan-test/links/fast-symlink';
+  const fs0 = await openPacked(img!);
+  assert.equal(await fs0.readlink(LINK), 'original.txt');
+  const link = BigInt(decodeIno((await fs0.lstat(LINK)).ino).objectId);
+  const ext = await findItem(5n, (k) => k.objectid === link && k.type === EXTENT_DATA_KEY);
+  // An inline file extent item: 21 bytes of header, then the data ('original.txt'; mkfs.btrfs
+  // --rootdir stores its terminating NUL too).
+  const INLINE_DATA = 21;
+  assert.ok(ext.size >= INLINE_DATA + 'original.txt'.length, `inline item of ${ext.size} bytes`);
+
+  const zeroed = copy();
+  zeroed.bytes.fill(0, zeroed.at(ext.itemPhys) + INLINE_DATA, zeroed.at(ext.itemPhys) + INLINE_DATA + 'original.txt'.length);
+  resealNode(zeroed.bytes, ext.leafPhys);
+  const fs1 = await openPacked(img!, zeroed.bytes);
+  // readlink(2) copies strlen(link) bytes (readlink_copy in fs/namei.c): an all-NUL target is ''.
+  assert.equal(await fs1.readlink(LINK), '');
+  assert.equal((await fs1.lstat(LINK)).size, 12, 'the inode keeps its size, as stat(2) shows it');
+  await assert.rejects(fs1.stat(LINK), (e: unknown) => e instanceof FsPathError && e.code === 'ENOENT');
+
+  const cut = copy();
+  cut.bytes[cut.at(ext.itemPhys) + INLINE_DATA + 'original'.length] = 0;
+  resealNode(cut.bytes, ext.leafPhys);
+  const fs2 = await openPacked(img!, cut.bytes);
+  assert.equal(await fs2.readlink(LINK), 'original');
+});
