@@ -1,15 +1,140 @@
 /**
- * cli/ — the `hullscan` command. Parses arguments with node:util parseArgs, calls the
- * composition root (scan/), maps errors to exit codes in one place (errors.ts).
+ * cli/ — the `hullscan` command. One table (COMMANDS) names every command, its one-line summary
+ * and how to load it: a command's module, and the engine layers behind it, are imported only
+ * when that command runs, so `hullscan --help` and a one-shot command load only what they use.
+ * Errors map to exit codes in one place (errors.ts); a usage error prints one line and the
+ * command's usage.
  */
 import { readFileSync } from 'node:fs';
-import { db } from './commands/db.ts';
-import { diskInspect, DISK_INSPECT_HELP } from './commands/disk-inspect.ts';
-import { fsCat, fsLs, FS_CAT_HELP, FS_LS_HELP } from './commands/fs.ts';
-import { inventoryCommand } from './commands/inventory.ts';
-import { scanCommand } from './commands/scan.ts';
-import { sbomCommand } from './commands/sbom.ts';
+import type { CliIo } from './args.ts';
 import { describeError, EXIT_USAGE, scrubSecrets } from './errors.ts';
+import { UsageError } from '../util/errors.ts';
+
+/** What a command's module gives main: its help text and its entry point. */
+export interface LoadedCommand {
+  help: string;
+  run(args: string[], io: CommandIo): Promise<number>;
+}
+
+/** CliIo plus a binary writer (fs cat) that waits for stdout to drain. */
+export interface CommandIo extends CliIo {
+  write(chunk: Uint8Array): Promise<void>;
+}
+
+export interface CommandSpec {
+  /** "scan", or "group sub" ("db import"): a group's subcommands share its first word. */
+  name: string;
+  /** Arguments shown in the main help after the name. */
+  synopsis: string;
+  summary: string;
+  load(): Promise<LoadedCommand>;
+}
+
+/**
+ * Every command, in the order of the main help. Adding one is one entry; `load` runs only when
+ * the command is used.
+ */
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'disk inspect',
+    synopsis: '<target>',
+    summary: 'Container format, size and every volume of a disk image',
+    load: async () => {
+      const m = await import('./commands/disk-inspect.ts');
+      return { help: m.DISK_INSPECT_HELP, run: (args, io) => m.diskInspect(args, io.out) };
+    },
+  },
+  {
+    name: 'fs ls',
+    synopsis: '<target> [path]',
+    summary: 'List files inside an image (-r recursive, --hash SHA-256)',
+    load: async () => {
+      const m = await import('./commands/fs.ts');
+      return { help: m.FS_LS_HELP, run: (args, io) => m.fsLs(args, io.out) };
+    },
+  },
+  {
+    name: 'fs cat',
+    synopsis: '<target> <path>',
+    summary: 'Write a file from inside an image to stdout',
+    load: async () => {
+      const m = await import('./commands/fs.ts');
+      return { help: m.FS_CAT_HELP, run: (args, io) => m.fsCat(args, io.write, io.out) };
+    },
+  },
+  {
+    name: 'inventory',
+    synopsis: '<target>',
+    summary: 'OS, packages, kernels and coverage issues (--format json)',
+    load: async () => {
+      const m = await import('./commands/inventory.ts');
+      return { help: m.INVENTORY_HELP, run: (args, io) => m.inventoryCommand(args, io.out) };
+    },
+  },
+  {
+    name: 'sbom',
+    synopsis: '<target>',
+    summary: 'SBOM: CycloneDX 1.6 (default), SPDX 2.3 or the inventory JSON',
+    load: async () => {
+      const m = await import('./commands/sbom.ts');
+      return { help: m.SBOM_HELP, run: (args, io) => m.sbomCommand(args, io) };
+    },
+  },
+  {
+    name: 'scan',
+    synopsis: '<target>',
+    summary: 'Vulnerabilities (and --scanners malware): table, json, sarif, csv, cyclonedx',
+    load: async () => {
+      const m = await import('./commands/scan.ts');
+      return { help: m.SCAN_HELP, run: (args, io) => m.scanCommand(args, io) };
+    },
+  },
+  {
+    name: 'db import',
+    synopsis: '<file|dir|url>…',
+    summary: 'Import vulnerability feed files into the local database (offline)',
+    load: async () => {
+      const m = await import('./commands/db.ts');
+      return { help: m.DB_IMPORT_HELP, run: (args, io) => m.dbImport(args, io.out) };
+    },
+  },
+  {
+    name: 'db update',
+    synopsis: '',
+    summary: 'Download the public feeds and rebuild the local database',
+    load: async () => {
+      const m = await import('./commands/db.ts');
+      return { help: m.DB_UPDATE_HELP, run: (args, io) => m.dbUpdate(args, io.out, io.err) };
+    },
+  },
+  {
+    name: 'db status',
+    synopsis: '',
+    summary: "The database's sources, counts and freshness (exit 1 when stale)",
+    load: async () => {
+      const m = await import('./commands/db.ts');
+      return { help: m.DB_STATUS_HELP, run: (args, io) => m.dbStatus(args, io.out, io.err) };
+    },
+  },
+  // FLEET COMMANDS (serve, run, nodes, findings, alerts, runs, accounts, …): one entry each, e.g.
+  //   { name: 'serve', synopsis: '[options]', summary: '…', load: fleet('serve') },
+  // with   const fleet = (cmd: string) => async (): Promise<LoadedCommand> => {
+  //          const m = await import('./commands/fleet.ts');
+  //          return { help: '', run: (args, io) => m.fleetCommand(cmd, args, io) }; };
+  // Keep the summaries here (not an import of FLEET_HELP): `hullscan --help` must not load fleet.ts.
+];
+
+/** First words that name a group of subcommands ("db", "disk", "fs"). */
+function groupOf(name: string): string | undefined {
+  const space = name.indexOf(' ');
+  return space < 0 ? undefined : name.slice(0, space);
+}
+
+function commandLines(specs: readonly CommandSpec[]): string {
+  const left = specs.map((c) => `${c.name} ${c.synopsis}`.trimEnd());
+  const width = Math.max(...left.map((l) => l.length)) + 2;
+  return specs.map((c, i) => `  ${left[i]!.padEnd(width)}${c.summary}`).join('\n');
+}
 
 export const MAIN_HELP = `Usage: hullscan <command> [options]
 
@@ -17,58 +142,93 @@ Agentless vulnerability assessment and malware detection for Kubernetes nodes:
 reads node disk images and snapshots as bytes, without mounting them.
 
 Commands:
-  disk inspect <target>         Container format, size and every volume of a disk image
-  fs ls <target> [path]         List files inside an image (-r recursive, --hash SHA-256)
-  fs cat <target> <path>        Write a file from inside an image to stdout
-  inventory <target>            OS, packages, kernels and coverage issues (--format json)
-  sbom <target>                 SBOM: CycloneDX 1.6 (default), SPDX 2.3 or the inventory JSON (--format, --output)
-  scan <target>                 Vulnerabilities (and --scanners malware) with table/json/sarif/csv/cyclonedx output
-  db import|update|status       Vulnerability database: import feed files, download feeds, show freshness
+${commandLines(COMMANDS)}
 
 Targets: a disk image (raw, VHD, VHDX, VMDK, qcow2), a bare filesystem image,
 an https:// URL of one (range reads; signed URLs are never printed), or a directory.
 
-Run 'hullscan <command> --help' for a command's options. Docs: docs/cli.md
+Options:
+  -h, --help       Show this help ('hullscan <command> --help' shows a command's options)
+  -V, --version    Show the version
+
+Exit codes: 0 done, N with --exit-code N (scan), 1 stale database (db status), 2 usage
+error, 3 unreadable, unsupported or unassessed input, 4 internal error. Docs: docs/cli.md
 `;
+
+/** The help of a group ("hullscan db --help"): its subcommands and where their options are. */
+export function groupHelp(group: string): string {
+  const subs = COMMANDS.filter((c) => groupOf(c.name) === group);
+  return `Usage: hullscan ${group} <${subs.map((c) => c.name.slice(group.length + 1)).join('|')}> [options]
+
+Commands:
+${commandLines(subs)}
+
+Run 'hullscan ${group} <command> --help' for a command's options.
+`;
+}
+
+/** The "Usage:" lines at the top of a help text. */
+export function usageLines(help: string): string {
+  const end = help.indexOf('\n\n');
+  return end < 0 ? help.trimEnd() : help.slice(0, end);
+}
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 
-function writeOut(s: string): void {
-  process.stdout.write(s);
+const isHelp = (a: string | undefined): boolean => a === '--help' || a === '-h' || a === 'help';
+
+function processIo(): CommandIo {
+  return {
+    out: (s) => void process.stdout.write(s),
+    err: (s) => void process.stderr.write(s),
+    isTty: process.stderr.isTTY === true,
+    write: async (chunk) => {
+      if (!process.stdout.write(chunk)) await new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
+    },
+  };
 }
 
-async function writeChunk(chunk: Uint8Array): Promise<void> {
-  if (!process.stdout.write(chunk)) await new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
-}
-
-export async function main(argv: string[]): Promise<number> {
-  const [cmd, sub, ...rest] = argv;
+/** Runs one command line; returns the exit code. `io` defaults to the process's streams. */
+export async function main(argv: string[], io: CommandIo = processIo()): Promise<number> {
+  const [cmd, sub] = argv;
+  // What a usage error shows under its one line: the command's usage, or the list of commands.
+  let usage = MAIN_HELP;
+  let helpHint = '';
   try {
-    if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-      writeOut(MAIN_HELP);
-      return cmd === undefined ? EXIT_USAGE : 0;
-    }
-    if (cmd === '--version' || cmd === '-V') {
-      writeOut(`hullscan ${version()}\n`);
+    if (cmd === undefined) throw new UsageError('no command given');
+    if (isHelp(cmd)) {
+      io.out(MAIN_HELP);
       return 0;
     }
-    if (cmd === 'disk' && sub === 'inspect') return await diskInspect(rest, writeOut);
-    if (cmd === 'db') return await db(sub, rest, writeOut);
-    if (cmd === 'fs' && sub === 'ls') return await fsLs(rest, writeOut);
-    if (cmd === 'fs' && sub === 'cat') return await fsCat(rest, writeChunk, writeOut);
-    if (cmd === 'inventory') return await inventoryCommand(argv.slice(1), writeOut);
-    if (cmd === 'sbom') return await sbomCommand(argv.slice(1), { out: writeOut, err: (s) => process.stderr.write(s) });
-    if (cmd === 'scan') return await scanCommand(argv.slice(1), { out: writeOut, err: (s) => process.stderr.write(s), isTty: process.stderr.isTTY === true });
-    if (cmd === 'disk') writeOut(DISK_INSPECT_HELP);
-    else if (cmd === 'fs') writeOut(FS_LS_HELP + '\n' + FS_CAT_HELP);
-    else process.stderr.write(`hullscan: unknown command '${[cmd, sub].filter(Boolean).join(' ')}'\n\n${MAIN_HELP}`);
-    return EXIT_USAGE;
+    if (cmd === '--version' || cmd === '-V') {
+      io.out(`hullscan ${version()}\n`);
+      return 0;
+    }
+    let spec = COMMANDS.find((c) => c.name === cmd);
+    let args = argv.slice(1);
+    if (spec === undefined && COMMANDS.some((c) => groupOf(c.name) === cmd)) {
+      usage = groupHelp(cmd);
+      if (isHelp(sub)) {
+        io.out(usage);
+        return 0;
+      }
+      if (sub === undefined) throw new UsageError(`'${cmd}' needs a command`);
+      spec = COMMANDS.find((c) => c.name === `${cmd} ${sub}`);
+      if (spec === undefined) throw new UsageError(sub.startsWith('-') ? `unknown option '${sub}'` : `unknown command '${cmd} ${sub}'`);
+      args = argv.slice(2);
+    }
+    if (spec === undefined) throw new UsageError(cmd.startsWith('-') ? `unknown option '${cmd}'` : `unknown command '${cmd}'`);
+    const command = await spec.load();
+    usage = usageLines(command.help) + '\n\n';
+    helpHint = `Run 'hullscan ${spec.name} --help' for its options.\n`;
+    return await command.run(args, io);
   } catch (err) {
     const { code, message } = describeError(err);
-    process.stderr.write(`hullscan: ${scrubSecrets(message)}\n`);
+    io.err(`hullscan: ${scrubSecrets(message)}\n`);
+    if (code === EXIT_USAGE) io.err(`\n${usage}${helpHint}`);
     return code;
   }
 }

@@ -23,7 +23,7 @@ import { redactError, redactSecrets, redactUrl } from '../util/redact.ts';
 import { KiB, MiB, TiB } from '../util/units.ts';
 import { MAX_READ_BYTES, type BlockSource, type SourceStats } from './index.ts';
 import { checkRange, unfilledBytes } from './range.ts';
-import { assertAllowedUrl, pinnedLookup, type UrlPolicy, type VettedUrl } from './url-policy.ts';
+import { assertAllowedUrl, pinnedLookup, type UrlPolicy, type VettedUrl } from '../util/url-policy.ts';
 
 export interface HttpSourceLog {
   /** A static message plus a metadata object; neither ever holds a query string. */

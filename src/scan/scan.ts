@@ -106,7 +106,7 @@ export async function scanTarget(spec: string, options: ScanOptions = {}): Promi
       malware = await scanMalware(opened.fs, inventory, { ...(options.malware ?? {}), ...(inventory.node !== undefined && { node: inventory.node }) });
     } else {
       progress(`opening ${spec}`);
-      const opened = await inventoryTarget(spec, { ...(options.volume !== undefined && { volume: options.volume }), ...(options.node !== undefined && { node: options.node }), ...(options.target !== undefined && { target: options.target }) });
+      const opened = await inventoryTarget(spec, { ...(options.volume !== undefined && { volume: options.volume }), ...(options.node !== undefined && { node: options.node }), ...(options.target !== undefined && { open: options.target }) });
       closers.push(() => opened.close());
       inventory = opened.inventory;
     }

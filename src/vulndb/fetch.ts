@@ -3,7 +3,7 @@
  *
  * Feed URLs are configured by the operator (defaults, `--source-url`, a config file), not by a
  * tenant, but they still go through the same URL policy as snapshot URLs
- * (src/disk/url-policy.ts): https only, public addresses only, connections pinned to the vetted
+ * (src/util/url-policy.ts): https only, public addresses only, connections pinned to the vetted
  * addresses, each redirect hop vetted again. `allowPrivateUrls` lets tests and air-gapped
  * mirrors use http and loopback / private addresses; cloud metadata addresses stay refused.
  *
@@ -15,7 +15,7 @@ import { createWriteStream } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
-import { assertAllowedUrl, pinnedLookup, UrlPolicyError, type VettedUrl } from '../disk/url-policy.ts';
+import { assertAllowedUrl, pinnedLookup, UrlPolicyError, type VettedUrl } from '../util/url-policy.ts';
 import { BudgetError, SourceError, UsageError } from '../util/errors.ts';
 import { redactError, redactSecrets, redactUrl } from '../util/redact.ts';
 import { GiB } from '../util/units.ts';

@@ -2,7 +2,7 @@
  * `hullscan db import|update|status`: the local vulnerability database (src/vulndb/, docs/vulndb.md).
  */
 import { parseDuration } from '../units.ts';
-import { parseArgs } from 'node:util';
+import { parseOptions } from '../args.ts';
 import { UsageError } from '../../util/errors.ts';
 import type { DbStatus } from '../../vulndb/index.ts';
 import { defaultDbPath, importFeeds, openVulnDb, type ImportReport } from '../../vulndb/store.ts';
@@ -13,28 +13,53 @@ import { renderTable } from '../table.ts';
 export const EXIT_STALE = 1;
 export const DEFAULT_MAX_AGE = '72h';
 
-export const DB_HELP = `Usage: hullscan db <import|update|status> [options]
+const DB_OPTION = `      --db PATH              Database file (default: $HULLSCAN_DB, else
+                             $XDG_DATA_HOME/hullscan/vuln.db, else ~/.local/share/hullscan/vuln.db).`;
+const PRIVATE_URLS_OPTION = `      --allow-private-urls   Allow http:// and loopback / private addresses (tests, internal
+                             mirrors). Cloud metadata addresses stay refused.`;
+const HELP_OPTION = '  -h, --help                 Show this help.';
 
-  db import <file|dir|url>… [--db PATH]
-      Import feed files offline: OSV (JSON, JSONL, .gz, a directory, an ecosystem all.zip),
-      Azure Linux / CBL-Mariner OVAL XML(.gz), Alpine secdb JSON, CISA KEV JSON, FIRST EPSS
-      CSV(.gz). The kind is detected from the content. Re-importing a file replaces what it
-      imported before.
-  db update [--db PATH] [--source-url ID=URL|ID=off]… [--config FILE] [--allow-private-urls]
-      Download the public feeds and rebuild the database (osv-debian, osv-ubuntu, osv-alpine,
-      osv-go, azurelinux-3.0-oval, mariner-2.0-oval, kev, epss; ID=off drops one, a new ID
-      adds a feed). A failed download keeps the previous database.
-  db status [--db PATH] [--max-age 72h] [--format table|json]
-      Sources, record counts, newest record, built at. Exit code ${EXIT_STALE} with a WARNING when
-      the database or a source is older than --max-age (units s, m, h, d, w).
+export const DB_IMPORT_HELP = `Usage: hullscan db import <file|dir|url>… [--db PATH] [--allow-private-urls]
+
+Imports feed files offline: OSV (JSON, JSONL, .gz, a directory, an ecosystem all.zip),
+Azure Linux / CBL-Mariner OVAL XML(.gz), Alpine secdb JSON, CISA KEV JSON, FIRST EPSS
+CSV(.gz). The kind is detected from the content. Re-importing a file replaces what it
+imported before. The bundled snapshot: hullscan db import data/vulndb/*
 
 Options:
-      --db PATH              Database file (default: $HULLSCAN_DB, else
-                             $XDG_DATA_HOME/hullscan/vuln.db, else ~/.local/share/hullscan/vuln.db).
-      --allow-private-urls   Allow http:// and loopback / private addresses (tests, internal
-                             mirrors). Cloud metadata addresses stay refused.
-  -h, --help                 Show this help.
+${DB_OPTION}
+${PRIVATE_URLS_OPTION}
+${HELP_OPTION}
 `;
+
+export const DB_UPDATE_HELP = `Usage: hullscan db update [--db PATH] [--source-url ID=URL|ID=off]… [--config FILE] [--allow-private-urls]
+
+Downloads the public feeds and rebuilds the database (osv-debian, osv-ubuntu, osv-alpine,
+osv-go, azurelinux-3.0-oval, mariner-2.0-oval, kev, epss). A failed download keeps the
+previous database.
+
+Options:
+${DB_OPTION}
+      --source-url ID=URL    Fetch feed ID from URL; ID=off drops a feed, a new ID adds one (repeatable).
+      --config FILE          JSON: {"feeds": {ID: URL|false}, "timeoutSeconds", "maxBytes", "allowPrivateUrls"}.
+${PRIVATE_URLS_OPTION}
+${HELP_OPTION}
+`;
+
+export const DB_STATUS_HELP = `Usage: hullscan db status [--db PATH] [--max-age 72h] [--format table|json]
+
+Sources, record counts, newest record, built at. Exit code ${EXIT_STALE} with a WARNING when the
+database or a source is older than --max-age.
+
+Options:
+${DB_OPTION}
+      --max-age AGE          Oldest acceptable age (units s, m, h, d, w; default ${DEFAULT_MAX_AGE}).
+      --format F             table (default) or json.
+${HELP_OPTION}
+`;
+
+/** All three subcommands' help (`db()` without a subcommand). */
+export const DB_HELP = [DB_IMPORT_HELP, DB_UPDATE_HELP, DB_STATUS_HELP].join('\n');
 
 type Out = (s: string) => void;
 
@@ -49,14 +74,14 @@ export async function db(sub: string | undefined, args: string[], out: Out, err:
   throw new UsageError(`unknown db command '${sub}': expected import, update or status`);
 }
 
-async function dbImport(args: string[], out: Out): Promise<number> {
-  const { values, positionals } = parseArgs({
+export async function dbImport(args: string[], out: Out): Promise<number> {
+  const { values, positionals } = parseOptions({
     args,
     allowPositionals: true,
     options: { db: { type: 'string' }, 'allow-private-urls': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) {
-    out(DB_HELP);
+    out(DB_IMPORT_HELP);
     return 0;
   }
   if (positionals.length === 0) throw new UsageError('db import needs at least one feed file, directory or URL');
@@ -66,8 +91,8 @@ async function dbImport(args: string[], out: Out): Promise<number> {
   return 0;
 }
 
-async function dbUpdate(args: string[], out: Out, err: Out): Promise<number> {
-  const { values, positionals } = parseArgs({
+export async function dbUpdate(args: string[], out: Out, err: Out): Promise<number> {
+  const { values, positionals } = parseOptions({
     args,
     allowPositionals: true,
     options: {
@@ -79,7 +104,7 @@ async function dbUpdate(args: string[], out: Out, err: Out): Promise<number> {
     },
   });
   if (values.help) {
-    out(DB_HELP);
+    out(DB_UPDATE_HELP);
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`db update takes no arguments (got ${positionals.length}); use db import for files`);
@@ -143,8 +168,8 @@ export function staleness(status: DbStatus, maxAgeMs: number, now: Date): string
   return warnings;
 }
 
-async function dbStatus(args: string[], out: Out, err: Out): Promise<number> {
-  const { values, positionals } = parseArgs({
+export async function dbStatus(args: string[], out: Out, err: Out): Promise<number> {
+  const { values, positionals } = parseOptions({
     args,
     allowPositionals: true,
     options: {
@@ -155,7 +180,7 @@ async function dbStatus(args: string[], out: Out, err: Out): Promise<number> {
     },
   });
   if (values.help) {
-    out(DB_HELP);
+    out(DB_STATUS_HELP);
     return 0;
   }
   if (positionals.length > 0) throw new UsageError('db status takes no arguments');

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { ALLOW_PRIVATE_URLS_HELP, ALLOW_PRIVATE_URLS_SPEC, assertTargetExists, parseOptions, targetHttpOptions } from '../args.ts';
 import { openDisk, type OpenedDisk } from '../../scan/target.ts';
 import { UsageError } from '../../util/errors.ts';
 import type { Issue } from '../../util/issues.ts';
@@ -12,8 +12,9 @@ Prints a node disk's container format, virtual size, sector size and every volum
 each volume's filesystem type, label and UUID. The image is read as bytes, never mounted.
 
 Options:
-  --format table|json   Output format (default: table). JSON is documented in docs/cli.md.
-  -h, --help            Show this help.
+      --format table|json   Output format (default: table). JSON is documented in docs/cli.md.
+${ALLOW_PRIVATE_URLS_HELP}
+  -h, --help                Show this help.
 `;
 
 /** The JSON form of `disk inspect` (documented in docs/cli.md). */
@@ -107,18 +108,19 @@ export function inspectTable(j: DiskInspectJson): string {
 }
 
 export async function diskInspect(args: string[], out: (s: string) => void): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOptions({
     args,
     allowPositionals: true,
-    options: { format: { type: 'string', default: 'table' }, help: { type: 'boolean', short: 'h' } },
+    options: { format: { type: 'string', default: 'table' }, help: { type: 'boolean', short: 'h' }, ...ALLOW_PRIVATE_URLS_SPEC },
   });
   if (values.help) {
     out(DISK_INSPECT_HELP);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError(`disk inspect takes one target\n\n${DISK_INSPECT_HELP}`);
+  if (positionals.length !== 1) throw new UsageError('disk inspect takes one target');
   if (values.format !== 'table' && values.format !== 'json') throw new UsageError(`unknown --format '${values.format}' (table or json)`);
-  const disk = await openDisk(positionals[0]!);
+  await assertTargetExists(positionals[0]!);
+  const disk = await openDisk(positionals[0]!, targetHttpOptions(values['allow-private-urls']));
   try {
     const j = inspectJson(disk);
     out(values.format === 'json' ? JSON.stringify(j, null, 2) + '\n' : inspectTable(j));

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { parseArgs } from 'node:util';
+import { ALLOW_PRIVATE_URLS_HELP, ALLOW_PRIVATE_URLS_SPEC, assertTargetExists, parseOptions, targetHttpOptions } from '../args.ts';
 import type { FileSystem, FileType, Stat } from '../../fs/index.ts';
 import { PathFileSystem } from '../../fs/path-fs.ts';
 import { walk } from '../../fs/walk.ts';
@@ -19,13 +19,20 @@ Options:
       --volume ID       Volume to read ("p1", "lvm:vg0/root" or an index from disk inspect);
                         default: the root filesystem, chosen by probe.
       --format F        table (default) or json (one JSON array).
+${ALLOW_PRIVATE_URLS_HELP}
   -h, --help            Show this help.
 `;
 
-export const FS_CAT_HELP = `Usage: hullscan fs cat <target> <path> [--volume ID]
+export const FS_CAT_HELP = `Usage: hullscan fs cat <target> <path> [options]
 
 Writes the bytes of a file inside the image to standard output (symlinks are followed
 inside the image).
+
+Options:
+      --volume ID       Volume to read ("p1", "lvm:vg0/root" or an index from disk inspect);
+                        default: the root filesystem, chosen by probe.
+${ALLOW_PRIVATE_URLS_HELP}
+  -h, --help            Show this help.
 `;
 
 const TYPE_CHAR: Record<FileType, string> = { file: '-', dir: 'd', symlink: 'l', chardev: 'c', blockdev: 'b', fifo: 'p', socket: 's', unknown: '?' };
@@ -71,7 +78,7 @@ async function describe(fs: FileSystem, path: string, st: Stat, hash: Uint8Array
 }
 
 export async function fsLs(args: string[], out: (s: string) => void): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOptions({
     args,
     allowPositionals: true,
     options: {
@@ -80,15 +87,17 @@ export async function fsLs(args: string[], out: (s: string) => void): Promise<nu
       volume: { type: 'string' },
       format: { type: 'string', default: 'table' },
       help: { type: 'boolean', short: 'h' },
+      ...ALLOW_PRIVATE_URLS_SPEC,
     },
   });
   if (values.help) {
     out(FS_LS_HELP);
     return 0;
   }
-  if (positionals.length < 1 || positionals.length > 2) throw new UsageError(`fs ls takes a target and an optional path\n\n${FS_LS_HELP}`);
+  if (positionals.length < 1 || positionals.length > 2) throw new UsageError('fs ls takes a target and an optional path');
   if (values.format !== 'table' && values.format !== 'json') throw new UsageError(`unknown --format '${values.format}' (table or json)`);
-  const opened = await openTargetFilesystem(positionals[0]!, values.volume === undefined ? {} : { volume: values.volume });
+  await assertTargetExists(positionals[0]!);
+  const opened = await openTargetFilesystem(positionals[0]!, { ...targetHttpOptions(values['allow-private-urls']), ...(values.volume !== undefined && { volume: values.volume }) });
   const issues: Issue[] = [...opened.issues];
   try {
     const fs = opened.fs as PathFileSystem;
@@ -130,13 +139,14 @@ export async function fsLs(args: string[], out: (s: string) => void): Promise<nu
 }
 
 export async function fsCat(args: string[], write: (chunk: Uint8Array) => Promise<void>, out: (s: string) => void): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { volume: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const { values, positionals } = parseOptions({ args, allowPositionals: true, options: { volume: { type: 'string' }, help: { type: 'boolean', short: 'h' }, ...ALLOW_PRIVATE_URLS_SPEC } });
   if (values.help) {
     out(FS_CAT_HELP);
     return 0;
   }
-  if (positionals.length !== 2) throw new UsageError(`fs cat takes a target and a path\n\n${FS_CAT_HELP}`);
-  const opened = await openTargetFilesystem(positionals[0]!, values.volume === undefined ? {} : { volume: values.volume });
+  if (positionals.length !== 2) throw new UsageError('fs cat takes a target and a path');
+  await assertTargetExists(positionals[0]!);
+  const opened = await openTargetFilesystem(positionals[0]!, { ...targetHttpOptions(values['allow-private-urls']), ...(values.volume !== undefined && { volume: values.volume }) });
   try {
     const f = await opened.fs.open(positionals[1]!);
     for await (const chunk of f.stream()) await write(chunk);

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { ALLOW_PRIVATE_URLS_HELP, ALLOW_PRIVATE_URLS_SPEC, assertTargetExists, parseOptions, targetHttpOptions } from '../args.ts';
 import type { Inventory } from '../../inventory/index.ts';
 import { inventoryTarget } from '../../scan/inventory.ts';
 import { UsageError } from '../../util/errors.ts';
@@ -15,6 +15,7 @@ Options:
       --format F        table (default) or json (the Inventory JSON form).
       --volume ID       Volume to read ("p1", "lvm:vg0/root" or an index from disk inspect);
                         default: the root filesystem, chosen by probe.
+${ALLOW_PRIVATE_URLS_HELP}
   -h, --help            Show this help.
 `;
 
@@ -47,22 +48,24 @@ export function renderInventoryTable(inv: Inventory): string {
 }
 
 export async function inventoryCommand(args: string[], out: (s: string) => void): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOptions({
     args,
     allowPositionals: true,
     options: {
       volume: { type: 'string' },
       format: { type: 'string', default: 'table' },
       help: { type: 'boolean', short: 'h' },
+      ...ALLOW_PRIVATE_URLS_SPEC,
     },
   });
   if (values.help) {
     out(INVENTORY_HELP);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError(`inventory takes one target\n\n${INVENTORY_HELP}`);
+  if (positionals.length !== 1) throw new UsageError('inventory takes one target');
   if (values.format !== 'table' && values.format !== 'json') throw new UsageError(`unknown --format '${values.format}' (table or json)`);
-  const { inventory, close } = await inventoryTarget(positionals[0]!, values.volume === undefined ? {} : { volume: values.volume });
+  await assertTargetExists(positionals[0]!);
+  const { inventory, close } = await inventoryTarget(positionals[0]!, { open: targetHttpOptions(values['allow-private-urls']), ...(values.volume !== undefined && { volume: values.volume }) });
   try {
     out(values.format === 'json' ? JSON.stringify(inventory, null, 2) + '\n' : renderInventoryTable(inventory));
   } finally {

@@ -1,5 +1,4 @@
-import { rename, rm, writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { ALLOW_PRIVATE_URLS_HELP, ALLOW_PRIVATE_URLS_SPEC, assertTargetExists, parseOptions, targetHttpOptions, writeOutputFile } from '../args.ts';
 import { isSbomFormat, SBOM_FORMATS, writeSbom } from '../../inventory/sbom/index.ts';
 import { inventoryTarget } from '../../scan/inventory.ts';
 import { UsageError } from '../../util/errors.ts';
@@ -17,6 +16,7 @@ Options:
   -o, --output FILE     Write to FILE (replaced atomically) instead of standard output.
       --volume ID       Volume to read ("p1", "lvm:vg0/root" or an index from disk inspect);
                         default: the root filesystem, chosen by probe.
+${ALLOW_PRIVATE_URLS_HELP}
   -h, --help            Show this help.
 
 'hullscan scan --sbom FILE' re-matches a cyclonedx or json SBOM without reading the disk again.
@@ -28,7 +28,7 @@ export interface SbomCommandIo {
 }
 
 export async function sbomCommand(args: string[], io: SbomCommandIo): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOptions({
     args,
     allowPositionals: true,
     options: {
@@ -36,17 +36,19 @@ export async function sbomCommand(args: string[], io: SbomCommandIo): Promise<nu
       output: { type: 'string', short: 'o' },
       volume: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      ...ALLOW_PRIVATE_URLS_SPEC,
     },
   });
   if (values.help) {
     io.out(SBOM_HELP);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError(`sbom takes one target\n\n${SBOM_HELP}`);
+  if (positionals.length !== 1) throw new UsageError('sbom takes one target');
   const format = values.format;
   if (!isSbomFormat(format)) throw new UsageError(`unknown --format '${format}' (${SBOM_FORMATS.join(', ')})`);
   if (values.output === '') throw new UsageError('--output needs a file name');
-  const opened = await inventoryTarget(positionals[0]!, values.volume === undefined ? {} : { volume: values.volume });
+  await assertTargetExists(positionals[0]!);
+  const opened = await inventoryTarget(positionals[0]!, { open: targetHttpOptions(values['allow-private-urls']), ...(values.volume !== undefined && { volume: values.volume }) });
   let text: string;
   try {
     text = writeSbom(opened.inventory, format);
@@ -56,15 +58,8 @@ export async function sbomCommand(args: string[], io: SbomCommandIo): Promise<nu
   if (values.output === undefined) {
     io.out(text);
   } else {
-    // Write beside the destination, then rename: a failed write never leaves a half SBOM behind.
-    const tmp = `${values.output}.tmp-${process.pid}`;
-    try {
-      await writeFile(tmp, text);
-      await rename(tmp, values.output);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
+    // Written beside the destination, then renamed: a failed write never leaves a half SBOM behind.
+    await writeOutputFile(values.output, text, { atomic: true });
     const n = opened.inventory.packages.length;
     const gaps = opened.inventory.issues.length;
     io.err(`hullscan: wrote ${format} SBOM of ${n} packages to ${values.output}${gaps > 0 ? ` (${gaps} coverage issues: see the document)` : ''}\n`);

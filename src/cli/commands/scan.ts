@@ -3,10 +3,11 @@
  * report. Progress goes to stderr only when stderr is a TTY; the report goes to stdout or
  * --output. Exit codes: docs/scanning.md ("Exit codes").
  */
-import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { ALLOW_PRIVATE_URLS_SPEC, assertTargetExists, parseOptions, targetHttpOptions, writeOutputFile, type CliIo } from '../args.ts';
+import { EXIT_INPUT } from '../errors.ts';
 import { hullscanVersion } from '../../inventory/sbom/common.ts';
 import type { NodeIdentity } from '../../inventory/index.ts';
+import type { ScanResult } from '../../scan/result.ts';
 import { isReportFormat, renderReport, REPORT_FORMATS } from '../../report/index.ts';
 import { exitCodeFor, loadIgnoreFile, loadVex, parseSeverities, type Policy } from '../../scan/policy.ts';
 import { SCANNERS, type ScannerId } from '../../scan/result.ts';
@@ -37,11 +38,15 @@ Options:
   --node NAME           Node name, carried into every finding and alert
   --cluster NAME        Cluster name
   --node-pool NAME      Node pool name
+  --allow-private-urls  Allow http:// and loopback / private addresses for a URL target
+                        (labs, tests, internal mirrors); cloud metadata addresses stay refused
   -h, --help            Show this help
 
 ${MALWARE_HELP}
 Exit codes: 0 done (no findings left, or no --exit-code), N (--exit-code) findings or alerts,
-2 usage, 3 unreadable input, 4 internal error. Docs: docs/scanning.md, docs/scan-result.md
+or a scanner could not assess the node; 2 usage; 3 unreadable input, or no selected scanner
+could assess anything (the report says NOT ASSESSED); 4 internal error.
+Docs: docs/scanning.md, docs/scan-result.md
 `;
 
 function parseScanners(list: string): ScannerId[] {
@@ -61,15 +66,17 @@ function parseExitCode(s: string): number {
   return Number(s);
 }
 
-export interface ScanIo {
-  out: (s: string) => void;
-  err: (s: string) => void;
-  /** Whether stderr is a terminal (progress is shown only then). */
-  isTty: boolean;
+export type ScanIo = CliIo;
+
+/** Whether every selected scanner ran but could assess nothing (an unknown OS and no engine, …). */
+export function nothingAssessed(result: ScanResult): boolean {
+  const vuln = !result.scanners.includes('vuln') || result.coverage.vuln?.assessed === false;
+  const malware = !result.scanners.includes('malware') || result.coverage.malware?.assessed === false;
+  return vuln && malware;
 }
 
 export async function scanCommand(args: string[], io: ScanIo): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOptions({
     args,
     allowPositionals: true,
     options: {
@@ -88,6 +95,7 @@ export async function scanCommand(args: string[], io: ScanIo): Promise<number> {
       cluster: { type: 'string' },
       'node-pool': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      ...ALLOW_PRIVATE_URLS_SPEC,
       ...MALWARE_FLAG_SPECS,
     },
   });
@@ -95,7 +103,7 @@ export async function scanCommand(args: string[], io: ScanIo): Promise<number> {
     io.out(SCAN_HELP);
     return 0;
   }
-  if (values.sbom === undefined && positionals.length !== 1) throw new UsageError(`scan takes one target (or --sbom FILE)\n\n${SCAN_HELP}`);
+  if (values.sbom === undefined && positionals.length !== 1) throw new UsageError(`scan takes one target (or --sbom FILE)`);
   if (values.sbom !== undefined && positionals.length > 0) throw new UsageError('scan --sbom FILE takes no target');
   if (!isReportFormat(values.format)) throw new UsageError(`unknown --format '${values.format}': use ${REPORT_FORMATS.join(', ')}`);
   const format = values.format;
@@ -118,7 +126,10 @@ export async function scanCommand(args: string[], io: ScanIo): Promise<number> {
   if (values.node !== undefined) node.node = values.node;
   if (values.cluster !== undefined) node.cluster = values.cluster;
   if (values['node-pool'] !== undefined) node.nodePool = values['node-pool'];
+  if (values.output === '') throw new UsageError('--output needs a file name');
+  if (positionals[0] !== undefined) await assertTargetExists(positionals[0]);
   const result = await scanTarget(positionals[0] ?? values.sbom!, {
+    target: targetHttpOptions(values['allow-private-urls']),
     scanners,
     policy,
     ...(values.db !== undefined && { dbPath: values.db }),
@@ -129,7 +140,14 @@ export async function scanCommand(args: string[], io: ScanIo): Promise<number> {
     ...(io.isTty && { onProgress: (m: string) => io.err(`hullscan: ${m}…\n`) }),
   });
   const text = renderReport(result, format, { toolVersion: hullscanVersion() });
-  if (values.output !== undefined) await writeFile(values.output, text);
+  if (values.output !== undefined) await writeOutputFile(values.output, text);
   else io.out(text);
-  return exitCodeFor(result, exitCode);
+  const gate = exitCodeFor(result, exitCode);
+  if (gate !== 0) return gate;
+  // Nothing assessed is no evidence of a clean node: a pipeline must not pass on it by default.
+  if (nothingAssessed(result)) {
+    io.err('hullscan: nothing could be assessed (the report says why: NOT ASSESSED); exit code 3\n');
+    return EXIT_INPUT;
+  }
+  return 0;
 }
