@@ -312,3 +312,132 @@ test('fuzz: mutated fixed-disk footers never crash the decoder', { skip }, async
   t.diagnostic(JSON.stringify(outcome));
   assert.equal(outcome.cases, fuzzCases(200));
 });
+
+/**
+ * The CHS geometry the VHD spec's algorithm ("CHS Calculation", appendix) gives a size, rounding
+ * down as Virtual PC does.
+ */
+function specGeometry(bytes: number): [number, number, number] {
+  const total = Math.min(bytes / 512, 65535 * 16 * 255);
+  let spt: number;
+  let heads: number;
+  let cth: number;
+  if (total >= 65535 * 16 * 63) {
+    spt = 255;
+    heads = 16;
+    cth = Math.floor(total / spt);
+  } else {
+    spt = 17;
+    cth = Math.floor(total / spt);
+    heads = Math.max(4, Math.floor((cth + 1023) / 1024));
+    if (cth >= heads * 1024 || heads > 16) {
+      spt = 31;
+      heads = 16;
+      cth = Math.floor(total / spt);
+    }
+    if (cth >= heads * 1024) {
+      spt = 63;
+      heads = 16;
+      cth = Math.floor(total / spt);
+    }
+  }
+  return [Math.floor(cth / heads), heads, spt];
+}
+
+/**
+ * A VHD whose footer(s) now name `creator` (checksums rewritten): a byte-built Virtual PC,
+ * Hyper-V or Azure disk. With `geometry`, the footers carry it instead of qemu's.
+ */
+function withCreator(bytes: Uint8Array, creator: string, geometry?: [number, number, number]): Uint8Array {
+  const b = bytes.slice();
+  for (const at of b[0] === 0x63 ? [0, b.length - 512] : [b.length - 512]) {
+    for (let i = 0; i < 4; i++) b[at + 28 + i] = creator.charCodeAt(i);
+    if (geometry) {
+      dv(b).setUint16(at + 56, geometry[0]);
+      b[at + 58] = geometry[1];
+      b[at + 59] = geometry[2];
+    }
+  }
+  fixFooters(b);
+  return b;
+}
+
+/** The footer's CHS geometry in bytes. */
+function chsBytes(b: Uint8Array): number {
+  const f = b.length - 512;
+  return dv(b).getUint16(f + 56) * b[f + 58]! * b[f + 59]! * 512;
+}
+
+test('the disk size follows the creator: geometry for Virtual PC, Virtual Server and old qemu, current size for Hyper-V, Azure, qem2 — as qemu-img reads them', { skip }, async () => {
+  const { dir } = await fixtures();
+  // 12 MiB is not a whole CHS geometry: force_size keeps it as the current size, the geometry is smaller.
+  for (const sub of ['dynamic', 'fixed'] as const) {
+    await run('qemu-img', ['convert', '-f', 'raw', '-O', 'vpc', '-o', `subformat=${sub},force_size=on`, join(dir, 'disk.raw'), join(dir, `forced-${sub}.vhd`)]);
+    // force_size writes the maximum geometry (qemu's "use the current size" mark); Virtual PC
+    // writes the spec's geometry, which rounds 12 MiB down.
+    const forced = new Uint8Array(readFileSync(join(dir, `forced-${sub}.vhd`)));
+    assert.equal(chsBytes(forced), 65535 * 16 * 255 * 512);
+    const made = withCreator(forced, 'qem2', specGeometry(12 * MiB));
+    const chs = chsBytes(made);
+    assert.ok(chs < 12 * MiB && chs > 11 * MiB, `geometry of ${chs} bytes`);
+    // Creators on which this host's qemu-img (7.2) and current qemu agree, and Virtual Server,
+    // which qemu 7.2 sizes by geometry.
+    const cases: Array<[string, number, string]> = [
+      ['qem2', 12 * MiB, 'current-size'],
+      ['win ', 12 * MiB, 'current-size'],
+      ['vpc ', chs, 'chs'],
+      ['vs  ', chs, 'chs'],
+      ['qemu', chs, 'chs'],
+    ];
+    for (const [creator, want, rule] of cases) {
+      const bytes = withCreator(made, creator);
+      const file = join(dir, `creator-${sub}.vhd`);
+      writeFileSync(file, bytes);
+      const info = JSON.parse(await run('qemu-img', ['info', '--output=json', '-f', 'vpc', file])) as { 'virtual-size': number };
+      assert.equal(info['virtual-size'], want, `${sub} '${creator}': qemu-img`);
+      const c = await probe(bytes);
+      assert.equal(c.source.size, want, `${sub} '${creator}': size`);
+      assert.equal(c.details['sizeFrom'], rule, `${sub} '${creator}': rule`);
+      assert.equal(c.issues.some((i) => i.code === 'vhd.chs-size'), rule === 'chs', `${sub} '${creator}': issue`);
+      // The bytes the guest sees are the disk's first `want` bytes.
+      const oracle = new Uint8Array(readFileSync(join(dir, 'disk.raw'))).subarray(0, want);
+      assert.equal(await hashSource(c.source), sha256(oracle), `${sub} '${creator}': bytes`);
+    }
+    // Azure writes 'wa\0\0' and means the current size: qemu since 10.0 (vpc_ignore_current_size)
+    // reads it so; qemu 7.2 still took the geometry, so no qemu-img oracle here.
+    const azure = await probe(withCreator(made, 'wa\0\0'));
+    assert.equal(azure.source.size, 12 * MiB, `${sub} Azure`);
+  }
+});
+
+test('byte-built footers: the maximum geometry means the current size; a zero geometry from Virtual PC is a warning', async () => {
+  const footer = (creator: string, currentSize: number, c: number, h: number, s: number): Uint8Array => {
+    const disk = new Uint8Array(currentSize + 512);
+    const f = disk.subarray(currentSize);
+    f.set(new TextEncoder().encode('conectix'));
+    dv(f).setUint32(8, 2);
+    dv(f).setUint32(12, 0x00010000);
+    dv(f).setBigUint64(16, 0xffffffffffffffffn);
+    for (let i = 0; i < 4; i++) f[28 + i] = creator.charCodeAt(i);
+    dv(f).setBigUint64(40, BigInt(currentSize));
+    dv(f).setBigUint64(48, BigInt(currentSize));
+    dv(f).setUint16(56, c);
+    f[58] = h;
+    f[59] = s;
+    dv(f).setUint32(60, 2); // fixed
+    fixChecksum(disk, currentSize, 512, FOOTER_CHECKSUM);
+    return disk;
+  };
+  // 2 cylinders × 4 heads × 17 sectors = 136 sectors of a 70 KiB (140-sector) disk.
+  const vpc = await probe(footer('vpc ', 140 * 512, 2, 4, 17));
+  assert.equal(vpc.source.size, 136 * 512);
+  assert.equal(vpc.issues.find((i) => i.code === 'vhd.chs-size')?.severity, 'info');
+  const hyperV = await probe(footer('win ', 140 * 512, 2, 4, 17));
+  assert.equal(hyperV.source.size, 140 * 512);
+  // The largest geometry cannot describe a bigger disk: qemu (VHD_MAX_GEOMETRY) takes the current size.
+  const maxed = footer('vpc ', 2 * MiB, 65535, 16, 255);
+  assert.equal((await probe(maxed)).source.size, 2 * MiB);
+  const zero = await probe(footer('vpc ', 140 * 512, 0, 0, 0));
+  assert.equal(zero.source.size, 0);
+  assert.equal(zero.issues.find((i) => i.code === 'vhd.chs-size')?.severity, 'warning');
+});

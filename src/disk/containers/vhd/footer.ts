@@ -23,6 +23,10 @@ export interface VhdFooter {
   /** Absolute offset of the dynamic disk header, or undefined (all ones) for a fixed disk. */
   dataOffset: number | undefined;
   currentSize: number;
+  /** Disk geometry (cylinders, heads, sectors per track): what an emulated ATA disk reports. */
+  geometry: { cylinders: number; heads: number; sectorsPerTrack: number };
+  /** The creator application's four characters as stored (NULs kept), for the size rule. */
+  creatorAppRaw: string;
   creatorApp: string;
   creatorVersion: string;
   creatorHostOs: string;
@@ -76,9 +80,46 @@ export function parseFooter(footer: Uint8Array, location: string): VhdFooter {
     diskType: dv.getUint32(60, false),
     dataOffset,
     currentSize: Number(currentSizeRaw),
+    geometry: { cylinders: dv.getUint16(56, false), heads: footer[58]!, sectorsPerTrack: footer[59]! },
+    creatorAppRaw: ascii(footer, 28, 32),
     creatorApp: fourCC(footer, 28),
     creatorVersion: `${cv >>> 16}.${cv & 0xffff}`,
     creatorHostOs: fourCC(footer, 36),
     formatVersion: dv.getUint32(12, false),
   };
+}
+
+/** Bytes per CHS sector. */
+const CHS_SECTOR_BYTES = 512;
+/** The largest geometry the footer can hold (65535 × 16 × 255): such a disk is sized by current size. */
+const VHD_MAX_GEOMETRY_SECTORS = 65535 * 16 * 255;
+/**
+ * Creators whose disks are sized by their CHS geometry: Virtual PC (`vpc `) and Virtual Server
+ * (`vs  `) emulate ATA disks, whose guests see cylinders × heads × sectors (spec, "Disk
+ * Geometry": "the CHS values ... are used by the ATA controller to determine the size of the
+ * disk"), and old qemu (`qemu`) wrote a CHS-rounded size in both fields.
+ */
+const CHS_CREATORS: readonly string[] = ['vpc ', 'vs  ', 'qemu'];
+
+export type VhdSizeRule = 'chs' | 'current-size';
+
+/**
+ * The disk size a VHD's guest sees. Virtual PC and Virtual Server size a disk by its CHS
+ * geometry, which is usually a little smaller than the footer's current size; Hyper-V (`win `),
+ * Azure (`wa\0\0`), Disk2vhd, XenServer and qemu with force_size (`qem2`) use the current size
+ * itself. qemu (block/vpc.c, vpc_open and vpc_ignore_current_size, since "vpc: Read images
+ * exported from Azure correctly", 2025) takes the geometry for `vpc ` and `qemu` and the current
+ * size for every other creator, and the current size whenever the geometry is the maximum (disks
+ * beyond 127 GiB cannot be described by CHS). qemu before that took the geometry for every
+ * creator it did not know, including `vs  ` and `wa\0\0`: here Virtual Server keeps the geometry
+ * (the same ATA emulation as Virtual PC) and unknown creators get the current size, so Azure and
+ * Hyper-V disks are read whole.
+ */
+export function vhdVirtualSize(footer: VhdFooter): { bytes: number; rule: VhdSizeRule } {
+  const { cylinders, heads, sectorsPerTrack } = footer.geometry;
+  const chsSectors = cylinders * heads * sectorsPerTrack;
+  if (CHS_CREATORS.includes(footer.creatorAppRaw) && chsSectors !== VHD_MAX_GEOMETRY_SECTORS) {
+    return { bytes: chsSectors * CHS_SECTOR_BYTES, rule: 'chs' };
+  }
+  return { bytes: footer.currentSize, rule: 'current-size' };
 }

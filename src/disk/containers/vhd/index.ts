@@ -25,6 +25,7 @@ import {
   VHD_DISK_TYPES,
   VHD_FOOTER_BYTES,
   VHD_SHORT_FOOTER_BYTES,
+  vhdVirtualSize,
   type VhdFooter,
 } from './footer.ts';
 
@@ -40,11 +41,23 @@ export const vhdDecoder: ContainerDecoder = {
     const issues: Issue[] = [];
     const { footer, trailerBytes } = await locateFooter(source, issues);
     const dataEnd = source.size - trailerBytes;
+    const size = vhdVirtualSize(footer);
     const baseDetails = {
       creatorApp: footer.creatorApp,
       creatorVersion: footer.creatorVersion,
       creatorHostOs: footer.creatorHostOs,
+      sizeFrom: size.rule,
     };
+    if (size.rule === 'chs' && size.bytes !== footer.currentSize) {
+      const { cylinders, heads, sectorsPerTrack } = footer.geometry;
+      issues.push({
+        severity: size.bytes === 0 || size.bytes > footer.currentSize ? 'warning' : 'info',
+        code: 'vhd.chs-size',
+        message:
+          `VHD made by '${footer.creatorApp}' is sized by its geometry ${cylinders}/${heads}/${sectorsPerTrack} (CHS): ` +
+          `${size.bytes} bytes, not the footer's current size of ${footer.currentSize} bytes (as Virtual PC and qemu read it)`,
+      });
+    }
     if (footer.formatVersion >>> 16 !== 1) {
       throw new UnsupportedError(`VHD format version ${footer.formatVersion >>> 16}.${footer.formatVersion & 0xffff} is not supported (only 1.x)`);
     }
@@ -57,9 +70,11 @@ export const vhdDecoder: ContainerDecoder = {
           message: `VHD footer says the disk is ${footer.currentSize} bytes but the file holds ${dataEnd} bytes before the footer; using the file's bytes`,
         });
       }
+      // A geometry-sized disk shows its CHS bytes; the rest of the file is past the guest's disk.
+      const fixedEnd = size.rule === 'chs' ? Math.min(size.bytes, dataEnd) : dataEnd;
       return {
         format: 'vhd-fixed',
-        source: new SliceSource(source, 0, dataEnd, `vhd-fixed over ${source.description}`),
+        source: new SliceSource(source, 0, fixedEnd, `vhd-fixed over ${source.description}`),
         details: { ...baseDetails, diskType: 'fixed' },
         issues,
       };
@@ -83,8 +98,8 @@ export const vhdDecoder: ContainerDecoder = {
 
     const header = await readDynamicHeader(source, footer, dataEnd);
     const location = `VHD dynamic header at ${footer.dataOffset}`;
-    checkDynamicGeometry(header, footer.currentSize, location);
-    const entries = Math.ceil(footer.currentSize / header.blockSize);
+    checkDynamicGeometry(header, size.bytes, location);
+    const entries = Math.ceil(size.bytes / header.blockSize);
     if (header.tableOffset + entries * 4 > dataEnd) {
       throw new CorruptError(
         `VHD block allocation table (${entries} entries at ${header.tableOffset}) lies past the end of the file`,
@@ -94,7 +109,7 @@ export const vhdDecoder: ContainerDecoder = {
     const bat = entries > 0 ? await source.read(header.tableOffset, entries * 4) : new Uint8Array(0);
     return {
       format: 'vhd-dynamic',
-      source: new VhdDynamicSource(source, { virtualSize: footer.currentSize, blockSize: header.blockSize, bat, dataEnd }),
+      source: new VhdDynamicSource(source, { virtualSize: size.bytes, blockSize: header.blockSize, bat, dataEnd }),
       details: { ...baseDetails, diskType: 'dynamic', blockSize: header.blockSize },
       issues,
     };
