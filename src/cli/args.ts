@@ -16,7 +16,13 @@ export interface CliIo {
   isTty: boolean;
 }
 
-/** node:util parseArgs, with its TypeErrors turned into one-line UsageErrors. */
+/**
+ * A command line of the wrong shape (unknown command or option, a missing value, the wrong
+ * number of arguments): main prints the command's usage under its one line.
+ */
+export class ArgumentError extends UsageError {}
+
+/** node:util parseArgs, with its TypeErrors turned into one-line ArgumentErrors. */
 export function parseOptions<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
   try {
     return parseArgs(config);
@@ -25,16 +31,16 @@ export function parseOptions<T extends ParseArgsConfig>(config: T): ReturnType<t
   }
 }
 
-/** parseArgs' error codes (ERR_PARSE_ARGS_*) → a short UsageError; anything else unchanged. */
+/** parseArgs' error codes (ERR_PARSE_ARGS_*) → a short ArgumentError; anything else unchanged. */
 export function usageFromParseArgs(err: unknown): unknown {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string' || !code.startsWith('ERR_PARSE_ARGS_')) return err;
   const message = (err as Error).message;
   const unknown = /^Unknown option '([^']*)'/.exec(message);
-  if (unknown) return new UsageError(`unknown option '${unknown[1]}'`, { cause: err });
+  if (unknown) return new ArgumentError(`unknown option '${unknown[1]}'`, { cause: err });
   // "Option '--format <value>' argument missing", "Option '--hash' does not take an argument", …
   const first = message.split(/\.\s/)[0]!.replace(/\.$/, '');
-  return new UsageError(first.charAt(0).toLowerCase() + first.slice(1), { cause: err });
+  return new ArgumentError(first.charAt(0).toLowerCase() + first.slice(1), { cause: err });
 }
 
 /** The flag that lets a target URL be http:// or a loopback / private address. */

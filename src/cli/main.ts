@@ -6,9 +6,8 @@
  * command's usage.
  */
 import { readFileSync } from 'node:fs';
-import type { CliIo } from './args.ts';
-import { describeError, EXIT_USAGE, scrubSecrets } from './errors.ts';
-import { UsageError } from '../util/errors.ts';
+import { ArgumentError, usageFromParseArgs, type CliIo } from './args.ts';
+import { describeError, scrubSecrets } from './errors.ts';
 
 /** What a command's module gives main: its help text and its entry point. */
 export interface LoadedCommand {
@@ -198,7 +197,7 @@ export async function main(argv: string[], io: CommandIo = processIo()): Promise
   let usage = MAIN_HELP;
   let helpHint = '';
   try {
-    if (cmd === undefined) throw new UsageError('no command given');
+    if (cmd === undefined) throw new ArgumentError('no command given');
     if (isHelp(cmd)) {
       io.out(MAIN_HELP);
       return 0;
@@ -215,12 +214,12 @@ export async function main(argv: string[], io: CommandIo = processIo()): Promise
         io.out(usage);
         return 0;
       }
-      if (sub === undefined) throw new UsageError(`'${cmd}' needs a command`);
+      if (sub === undefined) throw new ArgumentError(`'${cmd}' needs a command`);
       spec = COMMANDS.find((c) => c.name === `${cmd} ${sub}`);
-      if (spec === undefined) throw new UsageError(sub.startsWith('-') ? `unknown option '${sub}'` : `unknown command '${cmd} ${sub}'`);
+      if (spec === undefined) throw new ArgumentError(sub.startsWith('-') ? `unknown option '${sub}'` : `unknown command '${cmd} ${sub}'`);
       args = argv.slice(2);
     }
-    if (spec === undefined) throw new UsageError(cmd.startsWith('-') ? `unknown option '${cmd}'` : `unknown command '${cmd}'`);
+    if (spec === undefined) throw new ArgumentError(cmd.startsWith('-') ? `unknown option '${cmd}'` : `unknown command '${cmd}'`);
     const command = await spec.load();
     usage = usageLines(command.help) + '\n\n';
     helpHint = `Run 'hullscan ${spec.name} --help' for its options.\n`;
@@ -228,7 +227,7 @@ export async function main(argv: string[], io: CommandIo = processIo()): Promise
   } catch (err) {
     const { code, message } = describeError(err);
     io.err(`hullscan: ${scrubSecrets(message)}\n`);
-    if (code === EXIT_USAGE) io.err(`\n${usage}${helpHint}`);
+    if (usageFromParseArgs(err) instanceof ArgumentError) io.err(`\n${usage}${helpHint}`);
     return code;
   }
 }

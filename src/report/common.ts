@@ -23,9 +23,27 @@ export function vulnCoverageLine(result: ScanResult): string {
   const counts = severityCounts(result.findings);
   const parts = SEVERITIES.filter((s) => counts[s] > 0).map((s) => `${s} ${counts[s]}`);
   const ns = cov.namespaces.map((n) => `${n.namespace} (${n.packages} packages)`).join(', ');
-  const suppressed = result.suppressed?.length ?? 0;
+  const hidden = hiddenPhrase(result);
   const partial = reasons.length > 0 ? `; partly not assessed: ${reasons.join('; ')}` : '';
-  return `Vulnerabilities: ${result.findings.length}${parts.length ? ` (${parts.join(', ')})` : ''} in ${ns}${suppressed ? `; ${suppressed} suppressed` : ''}${partial}`;
+  return `Vulnerabilities: ${result.findings.length}${parts.length ? ` (${parts.join(', ')})` : ''} in ${ns}${hidden ? `; ${hidden}` : ''}${partial}`;
+}
+
+/** How each filter's removals are named: output filters hide, recorded decisions suppress. */
+const HIDDEN_BY: Record<NonNullable<ScanResult['suppressed']>[number]['by'], string> = {
+  severity: 'hidden by --severity',
+  'ignore-unfixed': 'hidden by --ignore-unfixed',
+  ignorefile: 'suppressed by the ignore file',
+  vex: 'suppressed by VEX',
+};
+
+/** "990 hidden by --severity, 1 suppressed by the ignore file": what took the findings not shown. */
+export function hiddenPhrase(result: ScanResult): string {
+  const counts = new Map<string, number>();
+  for (const s of result.suppressed ?? []) counts.set(s.by, (counts.get(s.by) ?? 0) + 1);
+  return (Object.keys(HIDDEN_BY) as (keyof typeof HIDDEN_BY)[])
+    .filter((by) => counts.has(by))
+    .map((by) => `${counts.get(by)} ${HIDDEN_BY[by]}`)
+    .join(', ');
 }
 
 export function malwareCoverageLine(result: ScanResult): string {

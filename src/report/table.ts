@@ -5,6 +5,7 @@
  */
 import type { ScanResult } from '../scan/result.ts';
 import { SEVERITIES } from '../vulndb/index.ts';
+import { issueLocation } from '../util/issues.ts';
 import { malwareCoverageLine, nodeLabel, severityCounts, vulnCoverageLine } from './common.ts';
 
 /** Aligned columns; the last column is not padded. */
@@ -78,7 +79,7 @@ export function renderTableReport(result: ScanResult): string {
   });
   if (unique.length > 0) {
     out.push('', `COVERAGE ISSUES (${unique.length})`);
-    for (const i of unique) out.push(`  [${i.severity}] ${i.code}: ${clean(i.message)}${i.location ? ` (${clean(i.location)})` : ''}`);
+    for (const i of unique) out.push(`  [${i.severity}] ${i.code}: ${clean(i.message)}${clean(issueLocation(i))}`);
   }
   return out.join('\n') + '\n';
 }

@@ -15,3 +15,7 @@ export function issueFromError(err: unknown, code: string, location?: string): I
   const message = err instanceof Error ? err.message : String(err);
   return location === undefined ? { severity: 'error', code, message } : { severity: 'error', code, message, location };
 }
+/** " (location)" after an issue's message, unless the message already names it. */
+export function issueLocation(issue: { message: string; location?: string | undefined }): string {
+  return issue.location !== undefined && issue.location !== '' && !issue.message.includes(issue.location) ? ` (${issue.location})` : '';
+}

@@ -88,6 +88,19 @@ describe('report formats', () => {
     assert.equal((JSON.parse(renderReport(filtered, 'json', OPTS)) as ScanResult).suppressed?.length, 4);
   });
 
+  it('table: the coverage line names what hid findings (--severity) apart from what suppressed them (ignore file)', () => {
+    const filtered = applyPolicy(result, { severities: ['high'], now: new Date('2026-12-01T00:00:00Z') });
+    const text = renderReport(filtered, 'table', OPTS);
+    assert.match(text, /^Vulnerabilities: 1 \(high 1\) in ubuntu:22\.04 \(5 packages\); 3 hidden by --severity, 1 suppressed by the ignore file$/m);
+  });
+
+  it('table: a coverage issue whose message already names its location does not repeat it', () => {
+    const issue = { severity: 'info' as const, code: 'go-binary.owned', message: '440 executable(s) … not inspected: /usr/bin/[ (coreutils), and 439 more', location: '/usr/bin/[' };
+    const text = renderReport({ ...result, coverage: { ...result.coverage, target: [issue, { ...issue, code: 'other', message: 'elsewhere' }] } }, 'table', OPTS);
+    assert.match(text, /^ {2}\[info\] go-binary\.owned: .*and 439 more$/m);
+    assert.match(text, /^ {2}\[info\] other: elsewhere \(\/usr\/bin\/\[\)$/m);
+  });
+
   it('json: round-trips to the same ScanResult', () => {
     assert.deepEqual(JSON.parse(renderReport(result, 'json', OPTS)), JSON.parse(JSON.stringify(result)));
   });

@@ -2,7 +2,7 @@
  * `hullscan db import|update|status`: the local vulnerability database (src/vulndb/, docs/vulndb.md).
  */
 import { parseDuration } from '../units.ts';
-import { parseOptions } from '../args.ts';
+import { ArgumentError, parseOptions } from '../args.ts';
 import { UsageError } from '../../util/errors.ts';
 import type { DbStatus } from '../../vulndb/index.ts';
 import { defaultDbPath, importFeeds, openVulnDb, type ImportReport } from '../../vulndb/store.ts';
@@ -84,7 +84,7 @@ export async function dbImport(args: string[], out: Out): Promise<number> {
     out(DB_IMPORT_HELP);
     return 0;
   }
-  if (positionals.length === 0) throw new UsageError('db import needs at least one feed file, directory or URL');
+  if (positionals.length === 0) throw new ArgumentError('db import needs at least one feed file, directory or URL');
   const path = defaultDbPath(values.db);
   const report = await importFeeds(path, positionals, { fetch: { allowPrivateUrls: values['allow-private-urls'] === true } });
   out(renderImport(report));
@@ -107,7 +107,7 @@ export async function dbUpdate(args: string[], out: Out, err: Out): Promise<numb
     out(DB_UPDATE_HELP);
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError(`db update takes no arguments (got ${positionals.length}); use db import for files`);
+  if (positionals.length > 0) throw new ArgumentError(`db update takes no arguments (got ${positionals.length}); use db import for files`);
   const config = values.config === undefined ? { feeds: {}, fetch: {} } : await readUpdateConfig(values.config);
   const overrides: FeedUrls = {};
   for (const arg of values['source-url'] ?? []) {
@@ -183,7 +183,7 @@ export async function dbStatus(args: string[], out: Out, err: Out): Promise<numb
     out(DB_STATUS_HELP);
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError('db status takes no arguments');
+  if (positionals.length > 0) throw new ArgumentError('db status takes no arguments');
   if (values.format !== 'table' && values.format !== 'json') throw new UsageError(`--format must be table or json, got "${values.format.slice(0, 20)}"`);
   const maxAgeMs = parseAge(values['max-age']);
   const v = openVulnDb(defaultDbPath(values.db));

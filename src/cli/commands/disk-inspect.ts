@@ -1,4 +1,4 @@
-import { ALLOW_PRIVATE_URLS_HELP, ALLOW_PRIVATE_URLS_SPEC, assertTargetExists, parseOptions, targetHttpOptions } from '../args.ts';
+import { ALLOW_PRIVATE_URLS_HELP, ALLOW_PRIVATE_URLS_SPEC, ArgumentError, assertTargetExists, parseOptions, targetHttpOptions } from '../args.ts';
 import { openDisk, type OpenedDisk } from '../../scan/target.ts';
 import { UsageError } from '../../util/errors.ts';
 import type { Issue } from '../../util/issues.ts';
@@ -117,7 +117,7 @@ export async function diskInspect(args: string[], out: (s: string) => void): Pro
     out(DISK_INSPECT_HELP);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError('disk inspect takes one target');
+  if (positionals.length !== 1) throw new ArgumentError('disk inspect takes one target');
   if (values.format !== 'table' && values.format !== 'json') throw new UsageError(`unknown --format '${values.format}' (table or json)`);
   await assertTargetExists(positionals[0]!);
   const disk = await openDisk(positionals[0]!, targetHttpOptions(values['allow-private-urls']));

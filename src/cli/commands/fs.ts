@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ALLOW_PRIVATE_URLS_HELP, ALLOW_PRIVATE_URLS_SPEC, assertTargetExists, parseOptions, targetHttpOptions } from '../args.ts';
+import { ALLOW_PRIVATE_URLS_HELP, ALLOW_PRIVATE_URLS_SPEC, ArgumentError, assertTargetExists, parseOptions, targetHttpOptions } from '../args.ts';
 import type { FileSystem, FileType, Stat } from '../../fs/index.ts';
 import { PathFileSystem } from '../../fs/path-fs.ts';
 import { walk } from '../../fs/walk.ts';
@@ -94,7 +94,7 @@ export async function fsLs(args: string[], out: (s: string) => void): Promise<nu
     out(FS_LS_HELP);
     return 0;
   }
-  if (positionals.length < 1 || positionals.length > 2) throw new UsageError('fs ls takes a target and an optional path');
+  if (positionals.length < 1 || positionals.length > 2) throw new ArgumentError('fs ls takes a target and an optional path');
   if (values.format !== 'table' && values.format !== 'json') throw new UsageError(`unknown --format '${values.format}' (table or json)`);
   await assertTargetExists(positionals[0]!);
   const opened = await openTargetFilesystem(positionals[0]!, { ...targetHttpOptions(values['allow-private-urls']), ...(values.volume !== undefined && { volume: values.volume }) });
@@ -144,7 +144,7 @@ export async function fsCat(args: string[], write: (chunk: Uint8Array) => Promis
     out(FS_CAT_HELP);
     return 0;
   }
-  if (positionals.length !== 2) throw new UsageError('fs cat takes a target and a path');
+  if (positionals.length !== 2) throw new ArgumentError('fs cat takes a target and a path');
   await assertTargetExists(positionals[0]!);
   const opened = await openTargetFilesystem(positionals[0]!, { ...targetHttpOptions(values['allow-private-urls']), ...(values.volume !== undefined && { volume: values.volume }) });
   try {

@@ -1,7 +1,8 @@
-import { ALLOW_PRIVATE_URLS_HELP, ALLOW_PRIVATE_URLS_SPEC, assertTargetExists, parseOptions, targetHttpOptions } from '../args.ts';
+import { ALLOW_PRIVATE_URLS_HELP, ALLOW_PRIVATE_URLS_SPEC, ArgumentError, assertTargetExists, parseOptions, targetHttpOptions } from '../args.ts';
 import type { Inventory } from '../../inventory/index.ts';
 import { inventoryTarget } from '../../scan/inventory.ts';
 import { UsageError } from '../../util/errors.ts';
+import { issueLocation } from '../../util/issues.ts';
 import { renderTable } from '../table.ts';
 
 export const INVENTORY_HELP = `Usage: hullscan inventory <target> [options]
@@ -42,7 +43,7 @@ export function renderInventoryTable(inv: Inventory): string {
   out += renderTable(['TYPE', 'NAME', 'VERSION', 'ARCH', 'SOURCE', 'FROM'], rows);
   if (inv.issues.length > 0) {
     out += `\nCoverage issues (${inv.issues.length}):\n`;
-    for (const i of inv.issues) out += `${i.severity}: ${i.code}: ${i.message}${i.location ? ` (${i.location})` : ''}\n`;
+    for (const i of inv.issues) out += `${i.severity}: ${i.code}: ${i.message}${issueLocation(i)}\n`;
   }
   return out;
 }
@@ -62,7 +63,7 @@ export async function inventoryCommand(args: string[], out: (s: string) => void)
     out(INVENTORY_HELP);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError('inventory takes one target');
+  if (positionals.length !== 1) throw new ArgumentError('inventory takes one target');
   if (values.format !== 'table' && values.format !== 'json') throw new UsageError(`unknown --format '${values.format}' (table or json)`);
   await assertTargetExists(positionals[0]!);
   const { inventory, close } = await inventoryTarget(positionals[0]!, { open: targetHttpOptions(values['allow-private-urls']), ...(values.volume !== undefined && { volume: values.volume }) });

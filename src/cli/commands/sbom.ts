@@ -1,4 +1,4 @@
-import { ALLOW_PRIVATE_URLS_HELP, ALLOW_PRIVATE_URLS_SPEC, assertTargetExists, parseOptions, targetHttpOptions, writeOutputFile } from '../args.ts';
+import { ALLOW_PRIVATE_URLS_HELP, ALLOW_PRIVATE_URLS_SPEC, ArgumentError, assertTargetExists, parseOptions, targetHttpOptions, writeOutputFile } from '../args.ts';
 import { isSbomFormat, SBOM_FORMATS, writeSbom } from '../../inventory/sbom/index.ts';
 import { inventoryTarget } from '../../scan/inventory.ts';
 import { UsageError } from '../../util/errors.ts';
@@ -43,7 +43,7 @@ export async function sbomCommand(args: string[], io: SbomCommandIo): Promise<nu
     io.out(SBOM_HELP);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError('sbom takes one target');
+  if (positionals.length !== 1) throw new ArgumentError('sbom takes one target');
   const format = values.format;
   if (!isSbomFormat(format)) throw new UsageError(`unknown --format '${format}' (${SBOM_FORMATS.join(', ')})`);
   if (values.output === '') throw new UsageError('--output needs a file name');

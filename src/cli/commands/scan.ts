@@ -3,7 +3,7 @@
  * report. Progress goes to stderr only when stderr is a TTY; the report goes to stdout or
  * --output. Exit codes: docs/scanning.md ("Exit codes").
  */
-import { ALLOW_PRIVATE_URLS_SPEC, assertTargetExists, parseOptions, targetHttpOptions, writeOutputFile, type CliIo } from '../args.ts';
+import { ALLOW_PRIVATE_URLS_SPEC, ArgumentError, assertTargetExists, type CliIo, parseOptions, targetHttpOptions, writeOutputFile } from '../args.ts';
 import { EXIT_INPUT } from '../errors.ts';
 import { hullscanVersion } from '../../inventory/sbom/common.ts';
 import type { NodeIdentity } from '../../inventory/index.ts';
@@ -103,7 +103,7 @@ export async function scanCommand(args: string[], io: ScanIo): Promise<number> {
     io.out(SCAN_HELP);
     return 0;
   }
-  if (values.sbom === undefined && positionals.length !== 1) throw new UsageError(`scan takes one target (or --sbom FILE)`);
+  if (values.sbom === undefined && positionals.length !== 1) throw new ArgumentError('scan takes one target (or --sbom FILE)');
   if (values.sbom !== undefined && positionals.length > 0) throw new UsageError('scan --sbom FILE takes no target');
   if (!isReportFormat(values.format)) throw new UsageError(`unknown --format '${values.format}': use ${REPORT_FORMATS.join(', ')}`);
   const format = values.format;
