@@ -150,7 +150,7 @@ describe('node-image catalogue: 202408.05.0 equals the e2e list and matches like
     const key = (p: { name: string; version: string; source?: { name: string; version: string } }): string => `${p.name} ${p.version} ${p.source?.name} ${p.source?.version}`;
     const inv = catalogInventory(img);
     assert.deepEqual(inv.packages.map(key).sort(), fromDisk.packages.map(key).sort(), 'same packages and sources as dpkg status on the tree');
-    const view = (f: Finding): string => JSON.stringify([f.vulnerabilityId, f.package.name, f.package.version, f.package.arch, f.package.source, f.state, f.fixedVersion ?? null, f.severity, f.kernel ?? null, f.epss?.epss ?? null, f.kev?.cve ?? null]);
+    const view = (f: Finding): string => JSON.stringify([f.vulnerabilityId, f.package.name, f.package.version, f.package.arch, f.package.source, f.state, f.fixedVersion ?? null, f.severity, f.kernel ?? null, f.epss?.score ?? null, f.kev?.cve ?? null]);
     const fromCatalog = matchInventory(inv, db);
     const fromTree = matchInventory(fromDisk, db);
     assert.ok(fromTree.findings.length > 500, `the tree has a real number of findings (${fromTree.findings.length})`);

@@ -17,8 +17,9 @@
  *
  * Package lists and their derived source names: test/data/match/README.md.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Package } from '../../src/inventory/index.ts';
 import { ensureArtefact } from '../fixtures/cache.ts';
@@ -66,23 +67,26 @@ export function ubuntuPackages(): Package[] {
 }
 
 /** A dpkg status stanza in dpkg's field order (dpkg lib/dpkg/parse.c fieldinfos). */
-function statusStanza(r: DebListRow): string {
+export function statusStanza(r: DebListRow): string {
   const source = r.source === r.name ? [] : [`Source: ${r.source}${r.sourceVersion === r.version ? '' : ` (${r.sourceVersion})`}`];
   return [`Package: ${r.name}`, 'Status: install ok installed', 'Priority: optional', 'Maintainer: Ubuntu Developers <ubuntu-devel-discuss@lists.ubuntu.com>', `Architecture: ${r.arch}`, ...source, `Version: ${r.version}`, `Description: ${r.name}`, ''].join('\n');
 }
 
 /**
  * test/data/kernel/ubuntu-22.04-grub.cfg (grub-mkconfig 2.06 on an Azure VM with 5.15.0-1094 and
- * -1089) rewritten for this image's single kernel: the -1089 entries dropped, -1094 renamed.
+ * -1089) rewritten for an image's single kernel: the -1089 entries dropped, -1094 renamed.
  */
-function ubuntuGrubCfg(): string {
+export function ubuntuGrubCfg(kernel: string): string {
   const cfg = readFileSync(join(DATA, 'kernel', 'ubuntu-22.04-grub.cfg'), 'utf8');
   const single = cfg.replace(/\tmenuentry '[^']*5\.15\.0-1089-azure[\s\S]*?\n\t\}\n/g, '');
   if (single.includes('1089')) throw new Error('ubuntu grub.cfg: the second kernel was not removed');
-  return single.replaceAll('5.15.0-1094-azure', UBUNTU_KERNEL);
+  return single.replaceAll('5.15.0-1094-azure', kernel);
 }
 
-async function plant(root: string, files: Record<string, string | { link: string } | { dir: true }>): Promise<void> {
+/** A file to plant: text, bytes (optionally with a mode), a symlink, or a directory. */
+export type PlantNode = string | { bytes: Uint8Array; mode?: number } | { link: string } | { dir: true };
+
+export async function plant(root: string, files: Record<string, PlantNode>): Promise<void> {
   for (const [rel, node] of Object.entries(files)) {
     const p = join(root, rel);
     if (typeof node === 'object' && 'dir' in node) {
@@ -90,26 +94,56 @@ async function plant(root: string, files: Record<string, string | { link: string
       continue;
     }
     await mkdir(dirname(p), { recursive: true });
-    if (typeof node === 'object') await symlink(node.link, p);
-    else await writeFile(p, node);
+    if (typeof node === 'string') await writeFile(p, node);
+    else if ('link' in node) await symlink(node.link, p);
+    else {
+      await writeFile(p, node.bytes);
+      if (node.mode !== undefined) await chmod(p, node.mode);
+    }
   }
 }
 
 /** Merged /usr, as Ubuntu 22.04 and Azure Linux 3.0 have it. */
 const MERGED_USR = { bin: { link: 'usr/bin' }, sbin: { link: 'usr/sbin' }, lib: { link: 'usr/lib' }, lib64: { link: 'usr/lib64' }, 'usr/bin': { dir: true }, 'usr/sbin': { dir: true }, 'usr/lib64': { dir: true } } as const;
 
-export function ubuntuAksRoot(): Promise<string> {
-  const rows = ubuntuRows();
-  const status = rows.map(statusStanza).join('\n');
-  const osRelease = readFileSync(join(DATA, 'os-release', 'ubuntu-22.04'), 'utf8');
-  const grub = ubuntuGrubCfg();
-  const k = UBUNTU_KERNEL;
+export interface UbuntuTreeSpec {
+  /** Artefact name (and so the name of the images made from the tree). */
+  name: string;
+  rows: DebListRow[];
+  /** The image's kernel release: /boot, /usr/lib/modules, grub.cfg and the kernel packages' dpkg file lists. */
+  kernel: string;
+  /** /usr/lib/os-release (/etc/os-release links to it). */
+  osRelease: string;
+  /** More files, planted last (drift, malware samples). Recorded in the inputs by digest. */
+  extra?: Record<string, PlantNode>;
+  /** Artefact builder version (default E2E_TREE_VERSION). */
+  builderVersion?: number;
+}
+
+function plantDigest(files: Record<string, PlantNode>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(files)) {
+    out[k] = typeof v === 'string' ? createHash('sha256').update(v).digest('hex') : 'bytes' in v ? `${createHash('sha256').update(v.bytes).digest('hex')}:${v.mode ?? ''}` : JSON.stringify(v);
+  }
+  return out;
+}
+
+/**
+ * An Ubuntu node root: the rows as /var/lib/dpkg/status (Source fields as dpkg writes them),
+ * os-release, the kernel in /boot and /usr/lib/modules with its dpkg file lists, and the
+ * grub.cfg grub-mkconfig writes for it. Cached by name; rebuilt when any input changes.
+ */
+export function ubuntuNodeRoot(spec: UbuntuTreeSpec): Promise<string> {
+  const status = spec.rows.map(statusStanza).join('\n');
+  const { osRelease } = spec;
+  const grub = ubuntuGrubCfg(spec.kernel);
+  const k = spec.kernel;
   return ensureArtefact({
-    name: 'e2e-ubuntu2204-aks-202408.05.0',
+    name: spec.name,
     product: 'root',
-    builderVersion: E2E_TREE_VERSION,
+    builderVersion: spec.builderVersion ?? E2E_TREE_VERSION,
     tools: [],
-    inputs: { status, osRelease, grub },
+    inputs: { status, osRelease, grub, ...(spec.extra !== undefined && { extra: plantDigest(spec.extra) }) },
     async build(dir) {
       const root = join(dir, 'root');
       await plant(root, {
@@ -131,8 +165,18 @@ export function ubuntuAksRoot(): Promise<string> {
         [`usr/lib/modules/${k}/modules.dep`]: '',
         [`usr/lib/modules/${k}/modules.builtin`]: '',
       });
-      return { packages: rows.length, kernel: k };
+      if (spec.extra !== undefined) await plant(root, spec.extra);
+      return { packages: spec.rows.length, kernel: k, extra: Object.keys(spec.extra ?? {}) };
     },
+  });
+}
+
+export function ubuntuAksRoot(): Promise<string> {
+  return ubuntuNodeRoot({
+    name: 'e2e-ubuntu2204-aks-202408.05.0',
+    rows: ubuntuRows(),
+    kernel: UBUNTU_KERNEL,
+    osRelease: readFileSync(join(DATA, 'os-release', 'ubuntu-22.04'), 'utf8'),
   });
 }
 
