@@ -4,7 +4,7 @@
  * prints one combined, docs-ready markdown report on stdout; progress goes to stderr.
  *
  * Every `bench/*.ts` is a benchmark script except this runner and the helpers in HELPERS. They
- * run in the order of the data flow (ORDER: disk.ts — container decoders and the HTTP range
+ * run in the order of ORDER: startup.ts — the CLI's start-up, issue #17; then the data flow (disk.ts — container decoders and the HTTP range
  * source, issue #2; fs.ts — filesystem walk, reading every file, peak RSS, issue #3; then
  * inventory, vulnerability database and malware, each when present), any other script after
  * them in name order.
@@ -20,8 +20,8 @@ import { enableCompileCache } from '../bin/compile-cache.js';
 
 /** Scripts in bench/ that are not benchmarks (this runner, servers and helpers they spawn). */
 const HELPERS = new Set(['run', 'http-server']);
-/** The data flow: disk → fs → inventory → vulnerability matching → malware. */
-const ORDER = ['disk', 'fs', 'inventory', 'vulndb', 'malware'];
+/** Start-up of the CLI first (issue #17), then the data flow: disk → fs → inventory → vulnerability matching → malware. */
+const ORDER = ['startup', 'disk', 'fs', 'inventory', 'vulndb', 'malware'];
 
 function benchScripts(): string[] {
   const names = readdirSync(import.meta.dirname)
