@@ -23,6 +23,7 @@ import {
   containerImage,
   debianRoot,
   DISK_LAYOUTS,
+  SPLIT_LAYOUTS,
   FixtureUnavailableError,
   FS_KINDS,
   fsImage,
@@ -46,7 +47,7 @@ function targets(): Target[] {
     { name: 'debian-root', artefact: () => 'debian-root', build: () => debianRoot() },
     { name: 'small-tree', artefact: () => 'small-tree', build: () => smallTree() },
   ];
-  for (const layout of DISK_LAYOUTS) {
+  for (const layout of [...DISK_LAYOUTS, ...SPLIT_LAYOUTS]) {
     list.push({ name: `disk:${layout}`, artefact: (t) => `disk-${layout}.${t}`, build: (tree) => nodeDisk(layout as DiskLayout, { tree: tree() }) });
   }
   for (const kind of FS_KINDS) {

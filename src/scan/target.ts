@@ -14,12 +14,14 @@ import type { BlockSource } from '../disk/index.ts';
 import { detectFilesystem, type FsSignature } from '../fs/detect.ts';
 import { openDirectory } from '../fs/directory/index.ts';
 import type { FileSystem } from '../fs/index.ts';
+import { PathFileSystem } from '../fs/path-fs.ts';
 import { openFilesystem } from '../fs/registry.ts';
 import { issueFromError, type Issue } from '../util/issues.ts';
 import { NotThisFormatError, UsageError } from '../util/errors.ts';
 import { MiB } from '../util/units.ts';
 import type { Volume, VolumeLayout } from '../volume/index.ts';
 import { probeVolumes } from '../volume/probe.ts';
+import { composeMounts, type ComposedMount } from './mounts.ts';
 
 export interface TargetOptions {
   /** Options for HTTP(S) targets (URL policy, timeouts, concurrency). */
@@ -109,8 +111,10 @@ export interface OpenedFilesystem {
   /** The volume it came from (undefined for a directory target). */
   volume: Volume | undefined;
   disk: OpenedDisk | undefined;
-  /** Volumes that were probed and why each was not chosen. */
+  /** Volumes that were probed and why each was not chosen; fstab entries that could not be mounted. */
   issues: Issue[];
+  /** Volumes mounted on the root as its /etc/fstab says (empty for a single-volume view). */
+  mounts: ComposedMount[];
   close(): Promise<void>;
 }
 
@@ -119,12 +123,14 @@ const ROOT_MARKERS = ['/etc/os-release', '/usr/lib/os-release', '/etc/passwd', '
 /**
  * Opens the filesystem to read: `volume` picks one by id ("p1", "lvm:vg/root") or index;
  * otherwise the root filesystem is chosen by probe — the readable filesystem with the most
- * root markers (os-release, passwd, package DBs), never by partition name.
+ * root markers (os-release, passwd, package DBs), never by partition name. The volumes its
+ * /etc/fstab mounts (a separate /boot, /var, /usr) are then mounted on it, so every reader sees
+ * the node's tree (scan/mounts.ts); `mounts: false` reads the one volume alone.
  */
-export async function openTargetFilesystem(spec: string, options: TargetOptions & { volume?: string } = {}): Promise<OpenedFilesystem> {
+export async function openTargetFilesystem(spec: string, options: TargetOptions & { volume?: string; mounts?: boolean } = {}): Promise<OpenedFilesystem> {
   if (!isUrl(spec) && (await stat(spec)).isDirectory()) {
     const fs = await openDirectory(spec);
-    return { fs, volume: undefined, disk: undefined, issues: [], close: () => fs.close() };
+    return { fs, volume: undefined, disk: undefined, issues: [], mounts: [], close: () => fs.close() };
   }
   const disk = await openDisk(spec, options);
   const issues: Issue[] = [];
@@ -161,7 +167,21 @@ export async function openTargetFilesystem(spec: string, options: TargetOptions 
       throw new NotThisFormatError(`no readable filesystem found in ${disk.target}${why ? ` (${why})` : ''}`);
     }
     const chosen = best;
-    return { fs: chosen.fs, volume: chosen.volume, disk, issues, close: async () => { await chosen.fs.close(); await disk.close(); } };
+    let fs: FileSystem = chosen.fs;
+    let mounts: ComposedMount[] = [];
+    if (options.mounts !== false && chosen.fs instanceof PathFileSystem) {
+      try {
+        const composed = await composeMounts(chosen.fs, chosen.volume, disk);
+        fs = composed.fs;
+        mounts = composed.mounts;
+        issues.push(...composed.issues);
+      } catch (err) {
+        await chosen.fs.close();
+        throw err;
+      }
+    }
+    // Closing the composed view closes the root and every mounted filesystem.
+    return { fs, volume: chosen.volume, disk, issues, mounts, close: async () => { await fs.close(); await disk.close(); } };
   } catch (err) {
     await disk.close();
     throw err;
