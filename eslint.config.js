@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { layersPlugin } from './eslint-rules/layers.js';
 
 export default tseslint.config(
   { ignores: ['node_modules/', '.tools/', '.cache/', 'coverage/'] },
@@ -14,5 +15,11 @@ export default tseslint.config(
       'prefer-const': 'error',
       eqeqeq: ['error', 'smart'],
     },
+  },
+  {
+    // Layer rules of src/ (docs/architecture.md "Layers").
+    files: ['src/**/*.ts'],
+    plugins: { layers: layersPlugin },
+    rules: { 'layers/imports': 'error' },
   },
 );
