@@ -180,6 +180,11 @@ function version(): string {
 const isHelp = (a: string | undefined): boolean => a === '--help' || a === '-h' || a === 'help';
 
 function processIo(): CommandIo {
+  // `hullscan sbom x | head`: a reader that closed the pipe has what it wanted; not a crash.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
   return {
     out: (s) => void process.stdout.write(s),
     err: (s) => void process.stderr.write(s),
