@@ -82,7 +82,23 @@ export function shouldDescend(analyzers: readonly Analyzer[], dir: string, roots
   return false;
 }
 
-export async function runAnalyzers(fs: PathFileSystem, analyzers: readonly Analyzer[], options: RunOptions): Promise<Inventory> {
+/** What the walk gathered for the analyzers: each one's claimed paths, and what went wrong on the way. */
+export interface Claims {
+  /** Per analyzer (registry order): the paths it claimed, in walk order, with their lstat. */
+  files: { path: string; stat: Stat }[][];
+  /** Analyzers that claimed more than MAX_CLAIMED_FILES_PER_ANALYZER paths. */
+  overflow: boolean[];
+  issues: Issue[];
+  /** fs.issues.length before the walk: issues the filesystem reports from here on belong to this inventory. */
+  fsIssuesBefore: number;
+}
+
+/**
+ * The walk half of an inventory: one walk restricted to the analyzers' roots, offering each
+ * entry to every analyzer. Reads metadata only; the control plane fingerprints a node from the
+ * claims before deciding whether to analyze them (analyzeClaims) or reuse a stored inventory.
+ */
+export async function walkClaims(fs: PathFileSystem, analyzers: readonly Analyzer[], options: { maxEntries?: number } = {}): Promise<Claims> {
   const walkIssues: Issue[] = [];
   const claimed = analyzers.map(() => [] as { path: string; stat: Stat }[]);
   const seen = analyzers.map(() => new Set<string>());
@@ -119,18 +135,23 @@ export async function runAnalyzers(fs: PathFileSystem, analyzers: readonly Analy
     // A walk that cannot even start (unreadable root) leaves every analyzer without input.
     walkIssues.push(issueFromError(err, 'inventory.walk', '/'));
   }
-  const parts: PartialInventory[] = [{ issues: [...(options.issues ?? []), ...walkIssues] }];
+  return { files: claimed, overflow, issues: walkIssues, fsIssuesBefore };
+}
+
+/** The parse half: each analyzer in registry order over what it claimed, merged into an Inventory. */
+export async function analyzeClaims(fs: PathFileSystem, analyzers: readonly Analyzer[], claims: Claims, options: RunOptions): Promise<Inventory> {
+  const parts: PartialInventory[] = [{ issues: [...(options.issues ?? []), ...claims.issues] }];
   const versions: Record<string, number> = {};
   let os: Inventory['os'];
   const packages: Package[] = [];
   for (const [i, a] of analyzers.entries()) {
     versions[a.id] = a.version;
-    if (overflow[i]) {
+    if (claims.overflow[i]) {
       parts.push({ issues: [{ severity: 'error', code: 'inventory.claim-budget', message: `analyzer ${a.id} claimed more than ${MAX_CLAIMED_FILES_PER_ANALYZER} paths; the rest were not read` }] });
     }
     try {
       const previous = os === undefined ? { packages: [...packages] } : { os, packages: [...packages] };
-      const part = await a.analyze({ fs: fs as FileSystem, files: claimed[i]!, previous });
+      const part = await a.analyze({ fs: fs as FileSystem, files: claims.files[i]!, previous });
       if (part.os && !os) os = part.os;
       packages.push(...(part.packages ?? []));
       parts.push(part);
@@ -138,7 +159,12 @@ export async function runAnalyzers(fs: PathFileSystem, analyzers: readonly Analy
       parts.push({ issues: [issueFromError(err, 'inventory.analyzer-failed', `analyzer ${a.id}`)] });
     }
   }
-  parts.push({ issues: fs.issues.slice(fsIssuesBefore) });
+  parts.push({ issues: fs.issues.slice(claims.fsIssuesBefore) });
   const header = { target: options.target, scannedAt: (options.scannedAt ?? new Date()).toISOString(), analyzers: versions };
   return mergeInventory(options.node ? { ...header, node: options.node } : header, parts);
+}
+
+export async function runAnalyzers(fs: PathFileSystem, analyzers: readonly Analyzer[], options: RunOptions): Promise<Inventory> {
+  const claims = await walkClaims(fs, analyzers, options.maxEntries === undefined ? {} : { maxEntries: options.maxEntries });
+  return analyzeClaims(fs, analyzers, claims, options);
 }

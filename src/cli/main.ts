@@ -29,6 +29,14 @@ export interface CommandSpec {
   load(): Promise<LoadedCommand>;
 }
 
+/** A fleet command (commands/fleet.ts), loaded only when it runs. */
+function fleet(cmd: string): () => Promise<LoadedCommand> {
+  return async () => {
+    const m = await import('./commands/fleet.ts');
+    return { help: m.FLEET_HELPS[cmd]!, run: (args, io) => m.fleetCommand(cmd, args, io) };
+  };
+}
+
 /**
  * Every command, in the order of the main help. Adding one is one entry; `load` runs only when
  * the command is used.
@@ -115,12 +123,13 @@ export const COMMANDS: readonly CommandSpec[] = [
       return { help: m.DB_STATUS_HELP, run: (args, io) => m.dbStatus(args, io.out, io.err) };
     },
   },
-  // FLEET COMMANDS (serve, run, nodes, findings, alerts, runs, accounts, …): one entry each, e.g.
-  //   { name: 'serve', synopsis: '[options]', summary: '…', load: fleet('serve') },
-  // with   const fleet = (cmd: string) => async (): Promise<LoadedCommand> => {
-  //          const m = await import('./commands/fleet.ts');
-  //          return { help: '', run: (args, io) => m.fleetCommand(cmd, args, io) }; };
-  // Keep the summaries here (not an import of FLEET_HELP): `hullscan --help` must not load fleet.ts.
+  { name: 'serve', synopsis: '[--config FILE]', summary: 'The control plane: scheduled fleet scans, workers, health endpoints', load: fleet('serve') },
+  { name: 'run', synopsis: '--once [--config FILE]', summary: 'One discovery + scan cycle of every account with scanning on (cron, CI)', load: fleet('run') },
+  { name: 'nodes', synopsis: '', summary: 'Clusters, pools and nodes with their last node scan (or why not scanned)', load: fleet('nodes') },
+  { name: 'findings', synopsis: '[--cve ID]', summary: 'Open vulnerability findings of the fleet, per node, with first/last seen', load: fleet('findings') },
+  { name: 'alerts', synopsis: '', summary: 'Malware and package-integrity alerts of the fleet', load: fleet('alerts') },
+  { name: 'runs', synopsis: '[--run ID]', summary: 'Scan runs and their node scans', load: fleet('runs') },
+  { name: 'accounts', synopsis: '[list|set|history]', summary: 'Accounts and their settings ("Agentless scanning for machines", …)', load: fleet('accounts') },
 ];
 
 /** First words that name a group of subcommands ("db", "disk", "fs"). */
