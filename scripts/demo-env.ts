@@ -23,9 +23,15 @@ import { setBuildLogger } from '../test/fixtures/node-image.ts';
 
 const REPO = join(import.meta.dirname, '..');
 const UBUNTU = 'AKSUbuntu-2204gen2containerd';
+const AZURE_LINUX = 'AKSAzureLinuxV3-gen2';
 const EXCLUDE_TAGS = { 'hullscan-exclude': 'true' };
 /** The bundled feeds the demo database is imported from (data/vulndb/README.md). */
-export const DEMO_FEEDS = ['data/vulndb/ubuntu-22.04.osv.aks-slice.jsonl.gz', 'data/vulndb/known_exploited_vulnerabilities.json.gz', 'data/vulndb/epss-2026-08-16.ubuntu-22.04-aks-slice.csv.gz'];
+export const DEMO_FEEDS = [
+  'data/vulndb/ubuntu-22.04.osv.aks-slice.jsonl.gz',
+  'data/vulndb/azurelinux-3.0-oval.xml.gz',
+  'data/vulndb/known_exploited_vulnerabilities.json.gz',
+  'data/vulndb/epss-2026-08-16.ubuntu-22.04-aks-slice.csv.gz',
+];
 
 interface NodeSpec {
   name: string;
@@ -37,6 +43,8 @@ interface NodeSpec {
 
 interface PoolSpec {
   name: string;
+  /** Node-image family (default AKSUbuntu-2204gen2containerd). */
+  family?: string;
   version: string;
   tags?: Record<string, string>;
   nodes: NodeSpec[];
@@ -89,6 +97,8 @@ export const DEMO_FLEET: AccountSpec[] = [
           { name: 'eph', version: '202508.20.0', nodes: [0, 1].map((i) => ({ name: `aks-eph-${i}`, role: 'ephemeral OS disk: assessed from the catalogue' })) },
         ],
       },
+      // Azure Linux: rpm packages, matched against the Azure Linux 3.0 OVAL (two days older than the image).
+      { name: 'aks-ops', pools: [{ name: 'azl', family: AZURE_LINUX, version: '202502.26.0', nodes: disks('azl', 2, 'qcow2', 'qcow2') }] },
     ],
   },
   {
@@ -134,7 +144,7 @@ export function environmentOf(fleet: AccountSpec[]): { accounts: Record<string, 
       settings: a.settings,
       clusters: a.clusters.map((c) => ({
         name: c.name,
-        pools: c.pools.map((p) => ({ name: p.name, nodeImage: `${UBUNTU}-${p.version}`, ...(p.tags !== undefined && { tags: p.tags }), nodes: p.nodes.map((n) => nodeEntry(UBUNTU, p.version, n)) })),
+        pools: c.pools.map((p) => ({ name: p.name, nodeImage: `${p.family ?? UBUNTU}-${p.version}`, ...(p.tags !== undefined && { tags: p.tags }), nodes: p.nodes.map((n) => nodeEntry(p.family ?? UBUNTU, p.version, n)) })),
       })),
     })),
   };
@@ -148,10 +158,10 @@ export function environmentYaml(fleet: AccountSpec[]): string {
     for (const c of a.clusters) {
       out.push(`      - name: ${scalar(c.name)}`, '        pools:');
       for (const p of c.pools) {
-        out.push(`          - name: ${scalar(p.name)}`, `            nodeImage: ${scalar(`${UBUNTU}-${p.version}`)}`);
+        out.push(`          - name: ${scalar(p.name)}`, `            nodeImage: ${scalar(`${p.family ?? UBUNTU}-${p.version}`)}`);
         if (p.tags !== undefined) out.push(`            tags: ${flow(p.tags)}`);
         out.push('            nodes:');
-        for (const n of p.nodes) out.push(`              - ${flow(nodeEntry(UBUNTU, p.version, n))}${n.role !== undefined ? `  # ${n.role}` : ''}`);
+        for (const n of p.nodes) out.push(`              - ${flow(nodeEntry(p.family ?? UBUNTU, p.version, n))}${n.role !== undefined ? `  # ${n.role}` : ''}`);
       }
     }
   }
@@ -197,7 +207,7 @@ async function main(): Promise<void> {
             log(`${a.id}/${c.name}/${p.name}/${n.name}: no disk (${n.role ?? 'ephemeral OS disk'})`);
             continue;
           }
-          const artefact = await aksNodeImage(UBUNTU, p.version, n.disk.format, n.disk.options ?? {});
+          const artefact = await aksNodeImage(p.family ?? UBUNTU, p.version, n.disk.format, n.disk.options ?? {});
           const how = place(artefact, join(images, n.disk.file));
           log(`${a.id}/${c.name}/${p.name}/${n.name}: images/${n.disk.file} (${how} to ${relative(REPO, artefact)})${n.role !== undefined ? ` — ${n.role}` : ''}`);
         }

@@ -276,20 +276,40 @@ function azlBootFiles(kernels: string[], boot: string): Record<string, string> {
   return files;
 }
 
-export function azureLinuxAksRoot(variant: AzlVariant): Promise<string> {
-  const rows = azureLinuxRows(variant);
+export interface AzureLinuxTreeSpec {
+  /** Artefact name (and so the name of the images made from the tree). */
+  name: string;
+  rows: RpmListRow[];
+  /** Installed kernel releases (in /boot and /usr/lib/modules). */
+  kernels: string[];
+  /** The release /boot/mariner.cfg boots. */
+  bootKernel: string;
+  /** /usr/lib/os-release (/etc/os-release links to it). */
+  osRelease: string;
+  /** More files, planted last. Recorded in the inputs by digest. */
+  extra?: Record<string, PlantNode>;
+  /** Artefact builder version (default E2E_TREE_VERSION). */
+  builderVersion?: number;
+}
+
+/**
+ * An Azure Linux node root: every row built by `rpmbuild` (one spec per source RPM, the binaries
+ * as its subpackages, so SOURCERPM is the source's name-version-release.src.rpm) and installed
+ * with `rpm --root R --justdb` into R/var/lib/rpm/rpmdb.sqlite; os-release; the kernels in /boot
+ * and /usr/lib/modules with the grub2 + /boot/mariner.cfg boot setup.
+ */
+export function azureLinuxNodeRoot(spec: AzureLinuxTreeSpec): Promise<string> {
+  const { rows, osRelease } = spec;
   const specs = rpmSpecs(rows);
-  const osRelease = readFileSync(join(DATA, 'os-release', 'azurelinux-3.0'), 'utf8');
-  const kernels = variant === 'downgraded' ? [azlBootKernel(variant), AZL_OLD_KERNEL] : [AZL_KERNEL];
-  const bootFiles = azlBootFiles(kernels, azlBootKernel(variant));
+  const bootFiles = azlBootFiles(spec.kernels, spec.bootKernel);
   return ensureArtefact({
-    name: `e2e-azurelinux3-aks-202502.26.0-${variant}`,
+    name: spec.name,
     product: 'root',
-    builderVersion: E2E_TREE_VERSION,
+    builderVersion: spec.builderVersion ?? E2E_TREE_VERSION,
     tools: ['rpm', 'rpmbuild'],
-    inputs: { specs, osRelease, bootFiles },
+    inputs: { specs, osRelease, bootFiles, ...(spec.extra !== undefined && { extra: plantDigest(spec.extra) }) },
     async build(dir) {
-      requireTools('the Azure Linux e2e tree', 'rpm', 'rpmbuild');
+      requireTools(`the Azure Linux tree ${spec.name}`, 'rpm', 'rpmbuild');
       const top = join(dir, 'top');
       const root = join(dir, 'root');
       await mkdir(join(top, 'SPECS'), { recursive: true });
@@ -308,7 +328,18 @@ export function azureLinuxAksRoot(variant: AzlVariant): Promise<string> {
       await exec('rpm', [RPM_DBPATH_DEFINE, `--root=${root}`, '--initdb']);
       await exec('rpm', [RPM_DBPATH_DEFINE, `--root=${root}`, '-i', '--nodeps', '--noscripts', '--justdb', '--ignorearch', ...rpms.sort()], { timeoutMs: 600_000 });
       await exec('rm', ['-rf', top]);
-      return { packages: rpms.length, specs: specs.length, kernels };
+      if (spec.extra !== undefined) await plant(root, spec.extra);
+      return { packages: rpms.length, specs: specs.length, kernels: spec.kernels, extra: Object.keys(spec.extra ?? {}) };
     },
+  });
+}
+
+export function azureLinuxAksRoot(variant: AzlVariant): Promise<string> {
+  return azureLinuxNodeRoot({
+    name: `e2e-azurelinux3-aks-202502.26.0-${variant}`,
+    rows: azureLinuxRows(variant),
+    kernels: variant === 'downgraded' ? [azlBootKernel(variant), AZL_OLD_KERNEL] : [AZL_KERNEL],
+    bootKernel: azlBootKernel(variant),
+    osRelease: readFileSync(join(DATA, 'os-release', 'azurelinux-3.0'), 'utf8'),
   });
 }
