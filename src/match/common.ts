@@ -9,7 +9,7 @@
  */
 import type { Package } from '../inventory/index.ts';
 import type { Issue } from '../util/issues.ts';
-import type { VersionScheme } from '../version/index.ts';
+import { schemeFor, type VersionScheme } from '../version/index.ts';
 import type { AffectedPackage, AffectedRecord, Cvss, Namespace, Severity, VersionRange, VulnDb } from '../vulndb/index.ts';
 import { SEVERITIES } from '../vulndb/index.ts';
 import { cvss2BaseScore, cvss3BaseScore, cvssSeverity } from '../vulndb/cvss.ts';
@@ -35,20 +35,46 @@ function isStart(v: string | undefined): boolean {
   return v === undefined || v === '' || v === '0';
 }
 
+/** The state of an entry's unfixed hit: the vendor's reason when the feed gives one, else plain affected. */
+function unfixedStateOf(affected: AffectedPackage): Finding['state'] {
+  return affected.state === 'wont-fix' || affected.state === 'deferred' || affected.state === 'unimportant' ? affected.state : 'affected';
+}
+
+/** Whether a range with a fix covers `version` (introduced ≤ version < fixed). */
+function fixedRangeCovers(range: VersionRange, version: string, scheme: VersionScheme): boolean {
+  if (range.fixed === undefined || range.fixed === '') return false;
+  if (!isStart(range.introduced) && scheme.compare(version, range.introduced!) < 0) return false;
+  return scheme.compare(version, range.fixed) < 0;
+}
+
+/**
+ * Several fixes cover one installed version (ranges [0, A) and [0, B) of a re-fixed CVE, as
+ * osv.dev's Alpine export lists intel-ucode's CVE-2018-12126 three times): the fix reported is
+ * the lowest one that no range still covers, i.e. the upgrade that resolves every covering
+ * range; the highest when each is covered by another (a broken feed). Disjoint ranges (Go's
+ * per-branch pairs) cover a version once, so there the single covering fix wins.
+ */
+export function resolvingFix(fixes: string[], stillAffected: (fix: string) => boolean, scheme: VersionScheme): string {
+  const sorted = [...new Set(fixes)].sort((a, b) => scheme.compare(a, b));
+  return sorted.find((f) => !stillAffected(f)) ?? sorted[sorted.length - 1]!;
+}
+
 /**
  * Compares `version` with an affected entry. Returns undefined when the entry cannot be decided
  * (state fixed with no range and no versions: a feed placeholder the importer should have dropped).
+ * `introduced` is inclusive: a version equal to it (in the scheme's order) is affected.
  */
 export function evaluate(affected: AffectedPackage, version: string, scheme: VersionScheme): Verdict | undefined {
   const id = scheme.id;
   if (affected.state === 'not-affected') return { vulnerable: false, state: 'not-affected', comparison: `vendor: ${affected.name} not affected` };
-  const unfixedState: Finding['state'] = affected.state === 'wont-fix' ? 'wont-fix' : 'affected';
+  const unfixedState = unfixedStateOf(affected);
   const versions = affected.versions ?? [];
   if (affected.ranges.length === 0 && versions.length === 0) {
     if (affected.state === 'fixed') return undefined;
     return { vulnerable: true, state: unfixedState, comparison: `${version}: every version affected, no fix (${affected.state})` };
   }
   let hit: Verdict | undefined;
+  const fixedHits: Verdict[] = [];
   const misses: string[] = [];
   for (const range of affected.ranges) {
     if (!isStart(range.introduced) && scheme.compare(version, range.introduced!) < 0) {
@@ -58,9 +84,7 @@ export function evaluate(affected: AffectedPackage, version: string, scheme: Ver
     const from = isStart(range.introduced) ? '' : `${range.introduced} <= `;
     if (range.fixed !== undefined && range.fixed !== '') {
       if (scheme.compare(version, range.fixed) < 0) {
-        const v: Verdict = { vulnerable: true, state: 'fixed', fixedVersion: range.fixed, range, comparison: `${from}${version} < ${range.fixed} (${id})` };
-        // Prefer the lowest fix that covers the version: it is the upgrade that resolves it.
-        if (hit?.fixedVersion === undefined || scheme.compare(range.fixed, hit.fixedVersion) < 0) hit = v;
+        fixedHits.push({ vulnerable: true, state: 'fixed', fixedVersion: range.fixed, range, comparison: `${from}${version} < ${range.fixed} (${id})` });
       } else {
         misses.push(`${version} >= ${range.fixed} (${id})`);
       }
@@ -76,11 +100,14 @@ export function evaluate(affected: AffectedPackage, version: string, scheme: Ver
     }
     hit ??= { vulnerable: true, state: unfixedState, range, comparison: `${from || `${range.introduced ?? '0'} <= `}${version}, no fix (${affected.state})` };
   }
+  // A fix, when one covers the version, is reported over an open range: it is what to install.
+  if (fixedHits.length > 0) {
+    const fix = resolvingFix(fixedHits.map((h) => h.fixedVersion!), (f) => affected.ranges.some((r) => fixedRangeCovers(r, f, scheme)), scheme);
+    hit = fixedHits.find((h) => h.fixedVersion === fix)!;
+  }
   if (hit === undefined) {
     const listed = versions.find((v) => scheme.compare(version, v) === 0);
     if (listed !== undefined) hit = { vulnerable: true, state: unfixedState, comparison: `${version} == listed affected version ${listed} (${id})` };
-  } else if (hit.fixedVersion === undefined && hit.state === 'affected' && affected.state === 'wont-fix') {
-    hit = { ...hit, state: 'wont-fix' };
   }
   return hit ?? { vulnerable: false, state: 'not-affected', comparison: misses.join('; ') || `${version} not in the affected versions` };
 }
@@ -183,6 +210,20 @@ export function findingPackage(pkg: Package): FindingPackage {
 }
 
 /**
+ * One advisory may name a package in several entries (osv.dev's Alpine export lists a re-fixed
+ * CVE once per fix): the vulnerable entry whose fix resolves them all is chosen (see
+ * resolvingFix); an entry without a fix when none has one.
+ */
+function chooseWithinAdvisory(list: Candidate[]): Candidate | undefined {
+  const vulnerable = list.filter((c) => c.verdict.vulnerable);
+  const fixed = vulnerable.filter((c) => c.verdict.fixedVersion !== undefined);
+  if (fixed.length <= 1) return fixed[0] ?? vulnerable[0];
+  const scheme = schemeFor(fixed[0]!.record.affected.versionScheme);
+  const fix = resolvingFix(fixed.map((c) => c.verdict.fixedVersion!), (f) => fixed.some((c) => c.record.affected.ranges.some((r) => fixedRangeCovers(r, f, scheme))), scheme);
+  return fixed.find((c) => c.verdict.fixedVersion === fix);
+}
+
+/**
  * Groups candidates by vulnerability id and picks, per id, the best-ranked advisory's verdict:
  * when the vendor says "fixed in X" and the version is at X, a third-party "affected" does not
  * override it. Returns one Finding per vulnerable id.
@@ -200,7 +241,7 @@ export function decide(pkg: Package, namespace: Namespace, candidates: Candidate
     list.sort((a, b) => b.rank - a.rank || Number(b.verdict.vulnerable) - Number(a.verdict.vulnerable) || (a.record.advisory.id < b.record.advisory.id ? -1 : a.record.advisory.id > b.record.advisory.id ? 1 : 0));
     const top = list[0]!;
     const sameAdvisory = list.filter((c) => c.record.advisory.id === top.record.advisory.id && c.rank === top.rank);
-    const chosen = sameAdvisory.find((c) => c.verdict.vulnerable) ?? top;
+    const chosen = chooseWithinAdvisory(sameAdvisory) ?? top;
     if (!chosen.verdict.vulnerable) continue;
     const advisory = chosen.record.advisory;
     const aliases = new Set<string>();
@@ -234,6 +275,8 @@ export function decide(pkg: Package, namespace: Namespace, candidates: Candidate
     };
     if (verdict.fixedVersion !== undefined) finding.fixedVersion = verdict.fixedVersion;
     if (vendor !== undefined) finding.vendorSeverity = { source: vendor.source, level: vendor.level };
+    const status = chosen.record.affected.vendorStatus;
+    if (status !== undefined) finding.vendorStatus = { ...status };
     if (CVE_ID.test(vid)) {
       const epss = db.epss(vid);
       if (epss !== undefined) finding.epss = epss;

@@ -32,6 +32,7 @@ export function vulnCoverageLine(result: ScanResult): string {
 const HIDDEN_BY: Record<NonNullable<ScanResult['suppressed']>[number]['by'], string> = {
   severity: 'hidden by --severity',
   'ignore-unfixed': 'hidden by --ignore-unfixed',
+  'ignore-status': 'hidden by --ignore-status',
   ignorefile: 'suppressed by the ignore file',
   vex: 'suppressed by VEX',
 };

@@ -23,7 +23,8 @@ export function renderCsv(result: ScanResult): string {
   const node = result.node;
   const nodeCols = [node?.cluster ?? '', node?.nodePool ?? '', node?.node ?? ''];
   const findingRow = (f: ScanResult['findings'][number], suppressed: string): string[] => [
-    'vulnerability', f.vulnerabilityId, f.package.name, f.package.version, f.fixedVersion ?? '', f.state, f.severity,
+    // A grouped kernel finding names all its binary packages, space-separated (the image first).
+    'vulnerability', f.vulnerabilityId, (f.packages ?? [f.package]).map((p) => p.name).join(' '), f.package.version, f.fixedVersion ?? '', f.state, f.severity,
     f.epss ? String(f.epss.score) : '', f.kev ? 'yes' : '', f.evidence.package[0]?.path ?? f.package.binaryPath ?? '', findingPurl(f, result),
     f.evidence.namespace, f.evidence.advisory.id, '', '', ...nodeCols, suppressed,
   ];

@@ -57,10 +57,13 @@ export function renderCycloneDx(result: ScanResult, options: CycloneDxOptions): 
     for (const a of first.aliases) v.references.add(new CDX.Models.Vulnerability.Reference(a, new CDX.Models.Vulnerability.Source({ name: a.split('-')[0] ?? a })));
     const fixes = new Set<string>();
     for (const { finding: f, suppressed } of list) {
-      const comp = refs.get(f.package.id);
-      if (comp === undefined) continue;
       const status = suppressed === undefined ? CDX.Enums.Vulnerability.AffectStatus.Affected : CDX.Enums.Vulnerability.AffectStatus.Unknown;
-      v.affects.add(new CDX.Models.Vulnerability.Affect(comp.bomRef, { versions: new CDX.Models.Vulnerability.AffectedVersionRepository([new CDX.Models.Vulnerability.AffectedSingleVersion(f.package.version, { status })]) }));
+      // A grouped kernel finding affects each of its binary packages' components.
+      for (const p of f.packages ?? [f.package]) {
+        const comp = refs.get(p.id);
+        if (comp !== undefined) v.affects.add(new CDX.Models.Vulnerability.Affect(comp.bomRef, { versions: new CDX.Models.Vulnerability.AffectedVersionRepository([new CDX.Models.Vulnerability.AffectedSingleVersion(p.version, { status })]) }));
+      }
+      if (refs.get(f.package.id) === undefined) continue;
       if (f.fixedVersion !== undefined) fixes.add(`${f.package.name} ${f.fixedVersion}`);
       if (suppressed !== undefined) {
         v.analysis = new CDX.Models.Vulnerability.Analysis({ state: suppressed.by === 'vex' ? CDX.Enums.Vulnerability.AnalysisState.NotAffected : CDX.Enums.Vulnerability.AnalysisState.FalsePositive, detail: `${suppressed.by}: ${suppressed.rule}${suppressed.reason ? ` (${suppressed.reason})` : ''}` });

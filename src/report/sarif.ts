@@ -59,6 +59,9 @@ export interface SarifOptions {
   toolVersion: string;
 }
 
+/** How the SARIF message says why there is no fix. */
+const UNFIXED_WORDS: Partial<Record<string, string>> = { 'wont-fix': 'the vendor will not fix it', deferred: 'the vendor deferred the fix', unimportant: 'the vendor rates it unimportant, no fix planned' };
+
 export function renderSarif(result: ScanResult, options: SarifOptions): string {
   const rules: Record<string, unknown>[] = [];
   const ruleIndex = new Map<string, number>();
@@ -82,13 +85,14 @@ export function renderSarif(result: ScanResult, options: SarifOptions): string {
       defaultConfiguration: { level: LEVEL[f.severity] },
       properties: { 'security-severity': score.toFixed(1), tags: ['security', 'vulnerability', f.severity] },
     });
-    const fix = f.fixedVersion !== undefined ? `fixed in ${f.fixedVersion}` : f.state === 'wont-fix' ? 'the vendor will not fix it' : 'no fix available';
+    const fix = f.fixedVersion !== undefined ? `fixed in ${f.fixedVersion}` : (UNFIXED_WORDS[f.state] ?? 'no fix available') + (f.vendorStatus?.note ? ` (${f.vendorStatus.note})` : '');
+    const pkgs = f.packages !== undefined && f.packages.length > 1 ? ` and ${f.packages.length - 1} more packages of that kernel (${f.packages.slice(1).map((p) => p.name).join(', ')})` : '';
     const paths = evidencePaths(f);
     results.push({
       ruleId: f.vulnerabilityId,
       ruleIndex: idx,
       level: LEVEL[f.severity],
-      message: { text: `${f.vulnerabilityId} in ${f.package.name} ${f.package.version} (${f.severity}; ${fix}). ${f.evidence.comparison} per ${f.evidence.advisory.id}.` },
+      message: { text: `${f.vulnerabilityId} in ${f.package.name} ${f.package.version}${pkgs} (${f.severity}; ${fix}). ${f.evidence.comparison} per ${f.evidence.advisory.id}.` },
       locations: (paths.length > 0 ? paths : [{ path: '/' }]).map((p) => location(p.path, p.line)),
       partialFingerprints: { 'hullscanFinding/v1': f.id },
       properties: {
@@ -100,6 +104,8 @@ export function renderSarif(result: ScanResult, options: SarifOptions): string {
         ...(f.epss !== undefined && { epss: f.epss.score }),
         ...(f.kev !== undefined && { kev: true }),
         ...(f.kernel !== undefined && { kernel: f.kernel }),
+        ...(f.packages !== undefined && { packages: f.packages.map((p) => `${p.name} ${p.version}`) }),
+        ...(f.vendorStatus !== undefined && { vendorStatus: f.vendorStatus }),
         advisory: f.evidence.advisory.id,
         namespace: f.evidence.namespace,
         ...(f.node !== undefined && { node: f.node }),

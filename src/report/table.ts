@@ -3,6 +3,7 @@
  * severity (critical first) with totals, malware alerts in their own section, then every
  * coverage issue. Plain text, no colour: it is read in terminals and in CI logs alike.
  */
+import type { Finding } from '../match/index.ts';
 import type { ScanResult } from '../scan/result.ts';
 import { SEVERITIES } from '../vulndb/index.ts';
 import { issueLocation } from '../util/issues.ts';
@@ -19,6 +20,26 @@ export function columns(headers: string[], rows: string[][]): string {
 function clean(s: string): string {
   // eslint-disable-next-line no-control-regex
   return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
+/** Binary packages named in a grouped kernel finding's cell before "+N more" (all are in the JSON). */
+const MAX_GROUPED_NAMES = 3;
+/** Longest vendor note shown in the STATE column. */
+const MAX_STATE_NOTE_CHARS = 40;
+
+/** "pkg (source)"; a grouped kernel finding names its binary packages: "linux-image-…, linux-libc-dev (linux)". */
+function packageCell(f: Finding): string {
+  const pkgs = f.packages ?? [f.package];
+  const names = pkgs.slice(0, MAX_GROUPED_NAMES).map((p) => p.name).join(', ') + (pkgs.length > MAX_GROUPED_NAMES ? ` +${pkgs.length - MAX_GROUPED_NAMES} more` : '');
+  const source = f.package.source?.name;
+  return source !== undefined && (pkgs.length > 1 || source !== f.package.name) ? `${names} (${source})` : names;
+}
+
+/** The state with the vendor's reason when there is no fix: "wont-fix: end of kernel support", "unimportant". */
+function stateCell(f: Finding): string {
+  const note = f.state !== 'fixed' && f.state !== 'affected' ? f.vendorStatus?.note : undefined;
+  if (note === undefined || note === '') return f.state;
+  return `${f.state}: ${note.length > MAX_STATE_NOTE_CHARS ? `${note.slice(0, MAX_STATE_NOTE_CHARS - 1)}…` : note}`;
 }
 
 export function renderTableReport(result: ScanResult): string {
@@ -38,10 +59,10 @@ export function renderTableReport(result: ScanResult): string {
       out.push('', `${sev.toUpperCase()} (${counts[sev]})`);
       out.push(columns(['CVE', 'PACKAGE', 'INSTALLED', 'FIXED', 'STATE', 'SEVERITY', 'EPSS', 'KEV'], group.map((f) => [
         clean(f.vulnerabilityId),
-        clean(f.package.source && f.package.source.name !== f.package.name ? `${f.package.name} (${f.package.source.name})` : f.package.name) + (f.kernel ? (f.kernel.bootsByDefault ? ' [boot kernel]' : ' [kernel, not booted]') : ''),
+        clean(packageCell(f)) + (f.kernel ? (f.kernel.bootsByDefault ? ' [boot kernel]' : ' [kernel, not booted]') : ''),
         clean(f.package.version),
         clean(f.fixedVersion ?? '-'),
-        f.state,
+        clean(stateCell(f)),
         f.severity,
         f.epss ? f.epss.score.toFixed(3) : '-',
         f.kev ? 'yes' : '-',
@@ -62,7 +83,7 @@ export function renderTableReport(result: ScanResult): string {
     out.push('', `SUPPRESSED FINDINGS (${result.suppressed.length})`);
     if (filtered > 0) {
       const byFilter = new Map<string, number>();
-      for (const s of result.suppressed) if (s.by === 'severity' || s.by === 'ignore-unfixed') byFilter.set(s.by, (byFilter.get(s.by) ?? 0) + 1);
+      for (const s of result.suppressed) if (s.by === 'severity' || s.by === 'ignore-unfixed' || s.by === 'ignore-status') byFilter.set(s.by, (byFilter.get(s.by) ?? 0) + 1);
       out.push(`  hidden by output filters: ${[...byFilter].map(([by, n]) => `${n} by --${by}`).join(', ')} (all listed in --format json)`);
     }
     if (decided.length > 0) {

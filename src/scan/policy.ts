@@ -1,6 +1,6 @@
 /**
  * The scan policy: filters applied to a ScanResult after matching — `--severity LIST`,
- * `--ignore-unfixed`, an ignore file (`--ignorefile`), OpenVEX statements (`--vex`) — and the
+ * `--ignore-unfixed`, `--ignore-status STATES`, an ignore file (`--ignorefile`), OpenVEX statements (`--vex`) — and the
  * exit-code rule. Suppressed findings move to `result.suppressed` with the rule that took them;
  * nothing is dropped silently. Formats are documented in docs/scanning.md.
  *
@@ -72,6 +72,12 @@ export interface VexStatement {
 export interface Policy {
   severities?: Severity[];
   ignoreUnfixed?: boolean;
+  /**
+   * Fix states to drop (`--ignore-status wont-fix,deferred,unimportant`): the vendor's "won't
+   * fix", "deferred" and "unimportant" named one by one, where `--ignore-unfixed` drops every
+   * state without a fix (affected included).
+   */
+  ignoreStates?: Finding['state'][];
   ignore?: IgnoreEntry[];
   ignorefile?: string;
   vex?: VexStatement[];
@@ -81,6 +87,30 @@ export interface Policy {
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Fix states a finding can have, and Trivy's `--ignore-status` words for them. */
+const FINDING_STATES: readonly Finding['state'][] = ['fixed', 'affected', 'wont-fix', 'deferred', 'unimportant'];
+const TRIVY_STATUS_WORDS: Record<string, Finding['state']> = { will_not_fix: 'wont-fix', end_of_life: 'wont-fix', fix_deferred: 'deferred' };
+
+/** Parses an --ignore-status list ("wont-fix,deferred"; Trivy's will_not_fix, fix_deferred, end_of_life too). */
+export function parseFixStates(list: string): Finding['state'][] {
+  const out = new Set<Finding['state']>();
+  for (const raw of list.split(',')) {
+    const word = raw.trim().toLowerCase();
+    if (word === '') continue;
+    const state = TRIVY_STATUS_WORDS[word] ?? (FINDING_STATES as readonly string[]).find((s) => s === word);
+    if (state === undefined) throw new UsageError(`unknown fix state '${raw.trim()}': use ${FINDING_STATES.join(', ')}`);
+    out.add(state as Finding['state']);
+  }
+  if (out.size === 0) throw new UsageError('--ignore-status needs at least one state');
+  return [...out];
+}
+
+/** "wont-fix; ubuntu: ignored, end of kernel support": the state with the vendor's words. */
+function stateWithVendor(f: Finding): string {
+  const v = f.vendorStatus;
+  return v === undefined ? f.state : `${f.state}; ${v.source}: ${v.status}${v.note ? `, ${v.note}` : ''}`;
+}
 
 /** Parses a --severity list ("critical,high"). */
 export function parseSeverities(list: string): Severity[] {
@@ -268,8 +298,17 @@ function findingIds(f: Finding): string[] {
   return [f.vulnerabilityId, ...f.aliases];
 }
 
-function packageNames(f: Finding): string[] {
-  return f.package.source && f.package.source.name !== f.package.name ? [f.package.name, f.package.source.name] : [f.package.name];
+/**
+ * Whether a package-scoped rule applies to a finding. A grouped kernel finding (several binary
+ * packages of one kernel) is taken by a rule that names its package (the kernel image) or every
+ * one of its packages: a rule about linux-libc-dev alone does not hide the kernel's CVE.
+ */
+function appliesToPackages(f: Finding, matches: (p: Finding['package']) => boolean): boolean {
+  return matches(f.package) || (f.packages !== undefined && f.packages.every(matches));
+}
+
+function packageNames(p: Finding['package']): string[] {
+  return p.source && p.source.name !== p.name ? [p.name, p.source.name] : [p.name];
 }
 
 /** A purl pattern matches a package purl when type, namespace (if given), name and version (if given) agree. */
@@ -282,13 +321,18 @@ function purlMatches(pattern: PackageUrl, pkgPurl: PackageUrl, sourceName: strin
   return true;
 }
 
-function findingPurl(f: Finding, result: ScanResult): PackageUrl | undefined {
-  const pkg: Package | undefined = result.inventory.packages.find((p) => p.id === f.package.id);
+function packageUrl(fp: Finding['package'], result: ScanResult): PackageUrl | undefined {
+  const pkg: Package | undefined = result.inventory.packages.find((p) => p.id === fp.id);
   try {
-    return parsePurl(packagePurl(pkg ?? ({ ...f.package, versionScheme: 'deb', foundBy: '', evidence: [] } as Package), result.inventory.os));
+    return parsePurl(packagePurl(pkg ?? ({ ...fp, versionScheme: 'deb', foundBy: '', evidence: [] } as Package), result.inventory.os));
   } catch {
     return undefined;
   }
+}
+
+function purlApplies(pattern: PackageUrl, p: Finding['package'], result: ScanResult): boolean {
+  const purl = packageUrl(p, result);
+  return purl !== undefined && purlMatches(pattern, purl, p.source?.name);
 }
 
 function ignoreMatches(e: IgnoreEntry, f: Finding, result: ScanResult): boolean {
@@ -301,10 +345,9 @@ function ignoreMatches(e: IgnoreEntry, f: Finding, result: ScanResult): boolean 
     } catch {
       return false;
     }
-    const purl = findingPurl(f, result);
-    return purl !== undefined && purlMatches(pattern, purl, f.package.source?.name);
+    return appliesToPackages(f, (p) => purlApplies(pattern, p, result));
   }
-  return packageNames(f).includes(e.package);
+  return appliesToPackages(f, (p) => packageNames(p).includes(e.package!));
 }
 
 function endOfDay(date: string): number {
@@ -334,16 +377,16 @@ export function applyPolicy(result: ScanResult, policy: Policy): ScanResult {
   }
   function suppression(f: Finding): SuppressedFinding | undefined {
     if (policy.severities !== undefined && !policy.severities.includes(f.severity)) return { finding: f, by: 'severity', rule: `severity ${f.severity} not in ${policy.severities.join(',')}` };
-    if (policy.ignoreUnfixed && f.state !== 'fixed') return { finding: f, by: 'ignore-unfixed', rule: `--ignore-unfixed (state ${f.state})` };
+    if (policy.ignoreUnfixed && f.state !== 'fixed') return { finding: f, by: 'ignore-unfixed', rule: `--ignore-unfixed (state ${stateWithVendor(f)})` };
+    if (policy.ignoreStates?.includes(f.state)) return { finding: f, by: 'ignore-status', rule: `--ignore-status ${policy.ignoreStates.join(',')} (state ${stateWithVendor(f)})` };
     const e = active.find((x) => ignoreMatches(x, f, result));
     if (e !== undefined) return { finding: f, by: 'ignorefile', rule: `${e.id}${e.package ? ` ${e.package}` : ''} (${e.where})`, ...(e.reason !== undefined && { reason: e.reason }), ...(e.expires !== undefined && { expires: e.expires }) };
     if (vex.length > 0) {
-      const purl = findingPurl(f, result);
       const ids = findingIds(f);
       let last: VexStatement | undefined;
       for (const st of vex) {
         if (!st.vulnerabilities.some((v) => ids.includes(v))) continue;
-        if (purl === undefined || !st.products.some((p) => purlMatches(p, purl, f.package.source?.name))) continue;
+        if (!appliesToPackages(f, (p) => st.products.some((pattern) => purlApplies(pattern, p, result)))) continue;
         used.add(st);
         last = st;
       }
@@ -361,6 +404,7 @@ export function applyPolicy(result: ScanResult, policy: Policy): ScanResult {
     issues.push({ severity: 'info', code: 'policy.vex-unused', message: `${unused.length} VEX statements matched no finding (vulnerability and product purl): ${unused.slice(0, 5).map((st) => st.where).join(', ')}${unused.length > 5 ? ', …' : ''}` });
   }
   const summary: PolicySummary = { ignoreUnfixed: policy.ignoreUnfixed === true, issues };
+  if (policy.ignoreStates !== undefined) summary.ignoreStates = [...policy.ignoreStates];
   if (policy.severities !== undefined) summary.severities = [...policy.severities];
   if (policy.ignorefile !== undefined) summary.ignorefile = policy.ignorefile;
   if (policy.vexFiles !== undefined) summary.vex = [...policy.vexFiles];

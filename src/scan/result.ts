@@ -29,8 +29,8 @@ export interface VulnCoverage {
 /** Why a finding was taken out of `findings` by the scan's policy (it is kept here, never dropped silently). */
 export interface SuppressedFinding {
   finding: Finding;
-  /** Which filter: the severity list, --ignore-unfixed, an ignore-file entry, or a VEX statement. */
-  by: 'severity' | 'ignore-unfixed' | 'ignorefile' | 'vex';
+  /** Which filter: the severity list, --ignore-unfixed, --ignore-status, an ignore-file entry, or a VEX statement. */
+  by: 'severity' | 'ignore-unfixed' | 'ignore-status' | 'ignorefile' | 'vex';
   /** The rule that matched: "severity not in critical,high", "CVE-2024-1234 (.hullscanignore:3)", a VEX statement id. */
   rule: string;
   reason?: string;
@@ -42,6 +42,8 @@ export interface SuppressedFinding {
 export interface PolicySummary {
   severities?: string[];
   ignoreUnfixed: boolean;
+  /** --ignore-status: the fix states dropped. */
+  ignoreStates?: string[];
   ignorefile?: string;
   vex?: string[];
   issues: Issue[];

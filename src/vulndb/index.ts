@@ -1,7 +1,7 @@
 /**
- * vulndb/ — vulnerability data: sources (each a folder behind {@link VulnSource}: osv, azurelinux
- * OVAL, kev, epss) fetched raw, stored raw, normalized into {@link Advisory} records, kept in a
- * local SQLite file and queried through {@link VulnDb}.
+ * vulndb/ — vulnerability data: sources (each a folder behind {@link VulnSource}: osv, Ubuntu CVE
+ * Tracker, azurelinux OVAL, alpine secdb, kev, epss) fetched raw, stored raw, normalized into
+ * {@link Advisory} records, kept in a local SQLite file and queried through {@link VulnDb}.
  *
  * Namespaces: every affected package is keyed by a namespace naming the distro release (or
  * language ecosystem) whose rules apply, and the package name the feed uses there. Distro feeds
@@ -16,13 +16,30 @@ import type { VersionSchemeId } from '../version/index.ts';
  */
 export type Namespace = string;
 
-export const FIX_STATES = ['fixed', 'affected', 'wont-fix', 'not-affected'] as const;
+export const FIX_STATES = ['fixed', 'affected', 'wont-fix', 'deferred', 'unimportant', 'not-affected'] as const;
 /**
  * fixed: versions below `fixed` are vulnerable and a fix exists; affected: vulnerable, no fix yet;
- * wont-fix: the vendor will not fix (Ubuntu "ignored", Debian "no-dsa"/"<ignored>" where the feed
- * says so); not-affected: the vendor says this package is not affected (kept to explain non-findings).
+ * wont-fix: the vendor will not fix (Ubuntu "ignored", "end-of-life"); deferred: the vendor
+ * postponed the fix (Ubuntu "deferred"); unimportant: vulnerable, no fix, and the vendor rates it
+ * not worth one (Debian urgency "unimportant" on an unfixed entry); not-affected: the vendor says
+ * this package is not affected (kept to explain non-findings). The three "no fix, and the vendor
+ * says why" states only apply where the version has no fix: a fixed range stays `fixed`.
  */
 export type FixState = (typeof FIX_STATES)[number];
+
+/** The states that mean "vulnerable and no fix to install". */
+export const UNFIXED_STATES: readonly FixState[] = ['affected', 'wont-fix', 'deferred', 'unimportant'];
+
+/**
+ * The vendor's own triage of an affected package, verbatim: UCT `status` and `note` ("ignored",
+ * "end of kernel support"; "deferred", "2024-03-01"; "needs-triage"), Debian's urgency
+ * ("unimportant"). Kept so that a user sees the vendor's words, not only our state.
+ */
+export interface VendorStatus {
+  source: string;
+  status: string;
+  note?: string;
+}
 
 /** A version range in the namespace's scheme: introduced ≤ v < fixed (or ≤ lastAffected). */
 export interface VersionRange {
@@ -57,6 +74,8 @@ export interface AffectedPackage {
   versions?: string[];
   /** Vendor severity for this package in this namespace (Ubuntu priority, Debian urgency, Azure Linux severity). */
   vendorSeverity?: { source: string; level: string; severity: Severity };
+  /** The vendor's triage status and note, where the feed has them (UCT; Debian "unimportant"). */
+  vendorStatus?: VendorStatus;
 }
 
 export interface Advisory {

@@ -20,14 +20,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import type { Finding } from '../../src/match/index.ts';
 import { scanTarget } from '../../src/scan/scan.ts';
 import type { ScanResult } from '../../src/scan/result.ts';
 import { importFeeds } from '../../src/vulndb/store.ts';
 import { containerImage, debianRoot, fixtureOrSkip, fsImage, nodeDisk } from '../fixtures/node-image.ts';
-import { dpkgLessThan, hasDpkg, uctOracle, type UctRecord } from '../match/helpers/accuracy.ts';
+import { dpkgLessThan, expectedFindingCount, hasDpkg, kernelBuildOf, uctOracle, type UctRecord } from '../match/helpers/accuracy.ts';
 import { aptLessThan, debianOracle, debLessThan, hasAptPkg, hasRpmVercmp, ovalOracle, type OsvRecord } from '../match/oracles.ts';
 import { compareWithOracle, dpkgQueryPackages, nva, rpmQaPackages, summary } from './helpers.ts';
 import { AZL_DOWNGRADES, AZL_OLD_KERNEL, azlBootKernel, azureLinuxAksRoot, azureLinuxPackages, ubuntuAksRoot, ubuntuPackages, UBUNTU_KERNEL, type AzlVariant } from './trees.ts';
@@ -47,39 +47,65 @@ function tempDb(prefix: string): { path: string; cleanup(): void } {
   return { path: join(dir, 'vuln.db'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-function assertAgrees(label: string, result: ScanResult, expected: Parameters<typeof compareWithOracle>[1], minExpected: number): void {
+function assertAgrees(label: string, result: ScanResult, expected: Parameters<typeof compareWithOracle>[1], minExpected: number, groups: number): void {
   const a = compareWithOracle(result.findings, expected);
   // Printed for the docs' accuracy table (docs/scanning.md).
-  console.log(summary(label, result.inventory.packages.length, result.findings.length, expected.length, a));
+  console.log(`${summary(label, result.inventory.packages.length, result.findings.length, expected.length, a)}; oracle findings (CVE, kernel build counted once) ${groups}`);
   assert.ok(expected.length >= minExpected, `the oracle should expect at least ${minExpected} findings, got ${expected.length}`);
   assert.deepEqual(a.falsePositives, []);
   assert.deepEqual(a.falseNegatives, []);
   assert.deepEqual(a.fixedVersionMismatches, []);
   assert.deepEqual(a.stateMismatches, []);
+  assert.equal(result.findings.length, groups, 'one finding per (CVE, kernel build), one per (CVE, package) otherwise');
   assert.equal(result.coverage.vuln?.assessed, true);
 }
 
+/** The findings that list `name` among their packages, with their kernel marks. */
 function kernelMarks(findings: Finding[], name: string, version?: string): Set<string> {
-  return new Set(findings.filter((f) => f.package.name === name && (version === undefined || f.package.version === version)).map((f) => JSON.stringify(f.kernel ?? null)));
+  const has = (p: { name: string; version: string }): boolean => p.name === name && (version === undefined || p.version === version);
+  return new Set(findings.filter((f) => (f.packages ?? [f.package]).some(has)).map((f) => JSON.stringify(f.kernel ?? null)));
 }
+
+/**
+ * One scan per image for the whole suite, started by whichever test needs it first: each test
+ * asks for it itself (and skips itself when a fixture cannot be built), so none depends on
+ * another having run.
+ */
+function once<T>(make: (t: TestContext) => Promise<T | undefined>): (t: TestContext) => Promise<T | undefined> {
+  let pending: Promise<T | undefined> | undefined;
+  return async (t) => {
+    pending ??= make(t);
+    const v = await pending;
+    if (v === undefined) t.skip('fixture not available (see the first test of this suite for the reason)');
+    return v;
+  };
+}
+
+const UBUNTU_KERNEL_BUILD = kernelBuildOf(new Set(['linux', 'linux-azure']), (x) => x.replace(/^linux-signed-/, 'linux-'));
+const AZL_KERNEL_BUILD = kernelBuildOf(new Set(['kernel']), (x) => x);
 
 describe('e2e accuracy: Ubuntu 22.04 AKS 202408.05.0, GPT ext4 in qcow2, vs UCT 2024-08-09', { skip: noDpkg }, () => {
   let db: { path: string; cleanup(): void };
-  let headerMarks: Set<string> | undefined;
   before(async () => {
     db = tempDb('hullscan-e2e-ubuntu-');
     await importFeeds(db.path, ['ubuntu-22.04.osv.slice.jsonl.gz', 'kev.slice.json', 'epss_scores-2026-08-16.slice.csv'].map((f) => join(MATCH_DATA, f)));
   });
   after(() => db?.cleanup());
 
-  it('the scan of the image equals the UCT oracle over dpkg-query\'s package set; the boot kernel is marked', async (t) => {
+  const scan = once(async (t) => {
     const root = await fixtureOrSkip(t, ubuntuAksRoot());
-    if (root === undefined) return;
+    if (root === undefined) return undefined;
     const disk = await fixtureOrSkip(t, nodeDisk('gpt-ext4', { tree: root }));
-    if (disk === undefined) return;
+    if (disk === undefined) return undefined;
     const image = await fixtureOrSkip(t, containerImage(disk, 'qcow2'));
-    if (image === undefined) return;
-    const result = await scanTarget(image, { dbPath: db.path });
+    if (image === undefined) return undefined;
+    return { root, result: await scanTarget(image, { dbPath: db.path }) };
+  });
+
+  it('the scan of the image equals the UCT oracle over dpkg-query\'s package set; the boot kernel is marked', async (t) => {
+    const s = await scan(t);
+    if (s === undefined) return;
+    const { root, result } = s;
 
     // The disk path read exactly what the real dpkg reads from the tree, which is the AKS list.
     const truth = dpkgQueryPackages(root);
@@ -90,34 +116,42 @@ describe('e2e accuracy: Ubuntu 22.04 AKS 202408.05.0, GPT ext4 in qcow2, vs UCT 
     assert.deepEqual(result.coverage.vuln?.namespaces, [{ namespace: 'ubuntu:22.04', packages: 714 }]);
 
     const uct = readJsonl<UctRecord>(join(MATCH_DATA, 'uct-jammy.slice.jsonl.gz'));
-    assertAgrees('e2e ubuntu 22.04 (qcow2)', result, uctOracle(uct, truth), 500);
+    const expected = uctOracle(uct, truth);
+    assertAgrees('e2e ubuntu 22.04 (qcow2)', result, expected, 500, expectedFindingCount(expected, truth, UBUNTU_KERNEL_BUILD));
 
-    // Boot: grub.cfg's default entry is the image's only kernel; its image and modules carry the mark.
+    // Boot: grub.cfg's default entry is the image's only kernel; its findings carry the mark.
     assert.equal(result.inventory.kernel?.bootDefault, UBUNTU_KERNEL);
     const booting = JSON.stringify({ release: UBUNTU_KERNEL, bootsByDefault: true });
     for (const name of [`linux-image-${UBUNTU_KERNEL}`, `linux-modules-${UBUNTU_KERNEL}`]) assert.deepEqual(kernelMarks(result.findings, name), new Set([booting]), name);
-    for (const name of ['linux-libc-dev', 'linux-azure-headers-5.15.0-1068']) {
-      const marks = kernelMarks(result.findings, name);
-      assert.ok(marks.size > 0, `${name} has findings`);
-      assert.deepEqual(marks, new Set(['null']), `${name} does not boot`);
-    }
     for (const f of result.findings) if (f.kernel !== undefined) assert.deepEqual(f.kernel, { release: UBUNTU_KERNEL, bootsByDefault: true }, f.id);
     for (const f of result.findings) assert.equal(f.evidence.package[0]?.path, '/var/lib/dpkg/status');
-    headerMarks = kernelMarks(result.findings, `linux-headers-${UBUNTU_KERNEL}`);
   });
 
-  // docs/scanning.md "Kernels": headers are matched but carry no kernel mark (they do not boot).
-  // The matcher (src/match/distro kernelOf) marks every package whose name ends in -<release>.
-  it(`linux-headers-${UBUNTU_KERNEL} is matched but carries no kernel mark`, () => {
-    assert.ok(headerMarks !== undefined && headerMarks.size > 0, 'the headers have findings');
-    assert.deepEqual(headerMarks, new Set(['null']));
+  // docs/scanning.md "Kernels": headers are listed in the kernel's finding (they come from its
+  // build) but do not carry the kernel; linux-libc-dev comes from "linux", not from the installed
+  // linux-azure kernel, so its findings are grouped per source build and carry no boot mark.
+  it(`linux-headers-${UBUNTU_KERNEL} is listed in the kernel's findings as a package that does not carry the kernel; linux-libc-dev has no boot mark`, async (t) => {
+    const s = await scan(t);
+    if (s === undefined) return;
+    const findings = s.result.findings;
+    const headers = findings.filter((f) => f.packages?.some((p) => p.name === `linux-headers-${UBUNTU_KERNEL}`));
+    assert.ok(headers.length > 0, 'the headers have findings');
+    for (const f of headers) {
+      assert.equal(f.id, `${f.vulnerabilityId}|kernel:${UBUNTU_KERNEL}`);
+      assert.equal(f.package.name, `linux-image-${UBUNTU_KERNEL}`);
+      const detail = f.evidence.packages?.find((p) => p.packageId === f.packages!.find((x) => x.name === `linux-headers-${UBUNTU_KERNEL}`)!.id);
+      assert.equal(detail?.carriesKernel, false);
+    }
+    assert.ok(!findings.some((f) => f.package.name === `linux-headers-${UBUNTU_KERNEL}`), 'no finding of its own');
+    const libc = kernelMarks(findings, 'linux-libc-dev');
+    assert.ok(libc.size > 0, 'linux-libc-dev has findings');
+    assert.deepEqual(libc, new Set(['null']));
   });
 });
 
 describe('e2e accuracy: Azure Linux 3.0 AKS 202502.26.0 vs OVAL 2025-02-24', { skip: noRpm }, () => {
   let db: { path: string; cleanup(): void };
   let xml: string;
-  let downgraded: ScanResult | undefined;
   before(async () => {
     db = tempDb('hullscan-e2e-azl-');
     const oval = join(MATCH_DATA, 'azurelinux-3.0-oval.xml.gz');
@@ -126,7 +160,7 @@ describe('e2e accuracy: Azure Linux 3.0 AKS 202502.26.0 vs OVAL 2025-02-24', { s
   });
   after(() => db?.cleanup());
 
-  async function scanVariant(t: { skip(m?: string): void }, variant: AzlVariant, image: (root: string) => Promise<string>): Promise<{ result: ScanResult; root: string } | undefined> {
+  async function scanVariant(t: TestContext, variant: AzlVariant, image: (root: string) => Promise<string>): Promise<{ result: ScanResult; root: string } | undefined> {
     const root = await fixtureOrSkip(t, azureLinuxAksRoot(variant));
     if (root === undefined) return undefined;
     const path = await fixtureOrSkip(t, image(root));
@@ -139,36 +173,47 @@ describe('e2e accuracy: Azure Linux 3.0 AKS 202502.26.0 vs OVAL 2025-02-24', { s
     assert.equal(result.inventory.kernel?.bootDefault, azlBootKernel(variant));
     return { result, root };
   }
+  const downgradedScan = once((t) => scanVariant(t, 'downgraded', (root) => fsImage('xfs', root)));
 
   it('time-matched image (GPT ext4 in a fixed VHD): equals the OVAL oracle', async (t) => {
     const s = await scanVariant(t, 'time-matched', async (root) => containerImage(await nodeDisk('gpt-ext4', { tree: root }), 'vhd-fixed'));
     if (s === undefined) return;
     // Nearly fully patched two days after the OVAL: the oracle finds one vulnerable package.
-    assertAgrees('e2e azurelinux 3.0 time-matched (vhd-fixed)', s.result, ovalOracle(xml, rpmQaPackages(s.root)), 1);
+    const truth = rpmQaPackages(s.root);
+    const expected = ovalOracle(xml, truth);
+    assertAgrees('e2e azurelinux 3.0 time-matched (vhd-fixed)', s.result, expected, 1, expectedFindingCount(expected, truth, AZL_KERNEL_BUILD));
   });
 
   it('downgraded variant (synthetic, bare XFS): equals the OVAL oracle', async (t) => {
-    const s = await scanVariant(t, 'downgraded', (root) => fsImage('xfs', root));
+    const s = await downgradedScan(t);
     if (s === undefined) return;
-    const expected = ovalOracle(xml, rpmQaPackages(s.root));
-    assertAgrees('e2e azurelinux 3.0 downgraded (xfs)', s.result, expected, 200);
+    const truth = rpmQaPackages(s.root);
+    const expected = ovalOracle(xml, truth);
+    assertAgrees('e2e azurelinux 3.0 downgraded (xfs)', s.result, expected, 200, expectedFindingCount(expected, truth, AZL_KERNEL_BUILD));
     for (const src of Object.keys(AZL_DOWNGRADES)) assert.ok(s.result.findings.some((f) => f.package.source?.name === src), `a downgraded ${src} is found vulnerable`);
-    assert.ok(s.result.findings.some((f) => f.package.name === 'kernel' && f.package.version === AZL_OLD_KERNEL), 'the old kernel is found vulnerable');
-    assert.ok(s.result.findings.some((f) => f.package.name === 'kernel' && f.package.version === azlBootKernel('downgraded')), 'the booting kernel is found vulnerable');
-    downgraded = s.result;
+    assert.ok(kernelMarks(s.result.findings, 'kernel', AZL_OLD_KERNEL).size > 0, 'the old kernel is found vulnerable');
+    assert.ok(kernelMarks(s.result.findings, 'kernel', azlBootKernel('downgraded')).size > 0, 'the booting kernel is found vulnerable');
   });
 
-  // Two installed kernels of one rpm name (tdnf installonly): the inventory has both releases and
-  // the right boot default, but src/match/distro kernelOf takes the first installed kernel whose
-  // packageName is 'kernel' for EVERY kernel package, so the booting kernel's findings carry the
-  // old kernel's release and bootsByDefault false; kernel-devel (same version) is marked as well,
-  // though docs/scanning.md says headers carry no mark.
-  it('downgraded variant: each kernel\'s findings carry its own release; only the booting one bootsByDefault', () => {
-    assert.ok(downgraded !== undefined, 'the downgraded scan ran');
+  // Two installed kernels of one rpm name (tdnf installonly): each kernel's CVEs are one finding
+  // per kernel, marked with that kernel's release; kernel-devel of the booting version is listed
+  // in the booting kernel's findings but does not carry the kernel.
+  it('downgraded variant: each kernel\'s findings carry its own release; only the booting one bootsByDefault', async (t) => {
+    const s = await downgradedScan(t);
+    if (s === undefined) return;
     const boot = azlBootKernel('downgraded');
-    assert.deepEqual(kernelMarks(downgraded.findings, 'kernel', AZL_OLD_KERNEL), new Set([JSON.stringify({ release: AZL_OLD_KERNEL, bootsByDefault: false })]));
-    assert.deepEqual(kernelMarks(downgraded.findings, 'kernel', boot), new Set([JSON.stringify({ release: boot, bootsByDefault: true })]));
-    assert.deepEqual(kernelMarks(downgraded.findings, 'kernel-devel'), new Set(['null']), 'kernel-devel does not boot');
+    const findings = s.result.findings;
+    assert.deepEqual(kernelMarks(findings, 'kernel', AZL_OLD_KERNEL), new Set([JSON.stringify({ release: AZL_OLD_KERNEL, bootsByDefault: false })]));
+    assert.deepEqual(kernelMarks(findings, 'kernel', boot), new Set([JSON.stringify({ release: boot, bootsByDefault: true })]));
+    const kernelFindings = findings.filter((f) => f.kernel !== undefined);
+    assert.equal(new Set(kernelFindings.map((f) => f.id)).size, kernelFindings.length);
+    for (const f of kernelFindings) {
+      assert.equal(f.id, `${f.vulnerabilityId}|kernel:${f.kernel!.release}`);
+      for (const p of f.evidence.packages!) {
+        const name = f.packages!.find((x) => x.id === p.packageId)!.name;
+        if (name === 'kernel-devel') assert.equal(p.carriesKernel, false, 'kernel-devel does not boot');
+      }
+    }
   });
 });
 
@@ -191,10 +236,14 @@ describe('e2e accuracy: Debian 12 debootstrap root, GPT ext4 in a dynamic VHD, v
       const records = readJsonl<OsvRecord>(feed);
       assert.ok(records.length > 7000);
       const expected = debianOracle(records, truth, debLessThan());
-      assertAgrees(`e2e debian 12 (vhd-dynamic, comparator ${hasAptPkg() ? 'python3-apt' : 'dpkg'})`, result, expected, 200);
+      assertAgrees(`e2e debian 12 (vhd-dynamic, comparator ${hasAptPkg() ? 'python3-apt' : 'dpkg'})`, result, expected, 200, expectedFindingCount(expected, truth, kernelBuildOf(new Set(['linux']), () => 'linux')));
       const kernels = result.findings.filter((f) => f.kernel !== undefined);
       assert.ok(kernels.length > 0, 'kernel image findings');
-      for (const f of kernels) assert.equal(f.kernel!.bootsByDefault, f.kernel!.release === result.inventory.kernel?.bootDefault, f.id);
+      for (const f of kernels) {
+        assert.equal(f.kernel!.bootsByDefault, f.kernel!.release === result.inventory.kernel?.bootDefault, f.id);
+        // The versioned image and the metapackage linux-image-cloud-amd64 (one build): one finding.
+        assert.deepEqual(f.packages!.map((p) => p.name), [`linux-image-${f.kernel!.release}`, 'linux-image-cloud-amd64'], f.id);
+      }
     } finally {
       db.cleanup();
     }

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Package } from '../../src/inventory/index.ts';
 import type { Finding } from '../../src/match/index.ts';
-import { agreement, type Agreement, type Expected } from '../match/helpers/accuracy.ts';
+import { agreement, findingPairs, type Agreement, type Expected } from '../match/helpers/accuracy.ts';
 import { pkg } from '../match/helpers/build.ts';
 
 /** Larger than any package list here (a node has ~1,000 packages, a line ~200 bytes). */
@@ -41,7 +41,7 @@ export function rpmQaPackages(root: string): Package[] {
 }
 
 export interface E2eAgreement extends Agreement {
-  /** Findings present on both sides whose state differs (oracle: `fixed` with a fixed version, else `affected`). */
+  /** Findings present on both sides whose state differs (oracle: its `state`, else `fixed` with a fixed version, else `affected`). */
   stateMismatches: string[];
 }
 
@@ -49,11 +49,12 @@ export function compareWithOracle(findings: Finding[], expected: Expected[]): E2
   const a = agreement(findings, expected);
   const exp = new Map(expected.map((e) => [e.key, e]));
   const stateMismatches: string[] = [];
-  for (const f of findings) {
-    const e = exp.get(`${f.vulnerabilityId}|${f.package.id}`);
+  // A grouped kernel finding counts once per binary package (findingPairs), as the oracles do.
+  for (const f of findingPairs(findings)) {
+    const e = exp.get(f.key);
     if (e === undefined) continue;
-    const want = e.fixedVersion !== undefined ? 'fixed' : 'affected';
-    if (f.state !== want) stateMismatches.push(`${f.vulnerabilityId}|${f.package.id}: expected ${want}, got ${f.state}`);
+    const want = e.state ?? (e.fixedVersion !== undefined ? 'fixed' : 'affected');
+    if (f.state !== want) stateMismatches.push(`${f.key}: expected ${want}, got ${f.state}`);
   }
   return { ...a, stateMismatches };
 }

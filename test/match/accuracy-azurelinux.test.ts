@@ -16,7 +16,7 @@ import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { matchInventory } from '../../src/match/run.ts';
 import { importFeeds, openVulnDb } from '../../src/vulndb/store.ts';
-import { agreement } from './helpers/accuracy.ts';
+import { agreement, expectedFindingCount, kernelBuildOf } from './helpers/accuracy.ts';
 import { inventory, os } from './helpers/build.ts';
 import { hasRpmVercmp, ovalOracle, rpmPackagesFromTsv } from './oracles.ts';
 
@@ -36,12 +36,15 @@ describe('accuracy: AKS Azure Linux 3.0 202502.26.0 vs OVAL 2025-02-24 (real DB,
         const result = matchInventory(inventory(os('azurelinux', '3.0'), packages, kernel), db);
         const expected = ovalOracle(gunzipSync(readFileSync(oval)).toString('utf8'), packages);
         const a = agreement(result.findings, expected);
+        const groups = expectedFindingCount(expected, packages, kernelBuildOf(new Set(['kernel']), (x) => x));
         console.log(`azurelinux 3.0 accuracy: packages ${packages.length}, findings ${result.findings.length}, oracle ${expected.length}, TP ${a.truePositives}, FP ${a.falsePositives.length}, FN ${a.falseNegatives.length}, fixed-version mismatches ${a.fixedVersionMismatches.length}, precision ${a.precision.toFixed(4)}, recall ${a.recall.toFixed(4)}`);
         // The image is two days newer than the OVAL and nearly fully patched: the oracle finds only a few.
         assert.ok(expected.length >= 1, `expected at least one finding, got ${expected.length}`);
         assert.ok(result.assessed[0]!.packages === packages.length);
         assert.deepEqual(a.falsePositives, []);
         assert.deepEqual(a.falseNegatives, []);
+        assert.deepEqual(a.fixedVersionMismatches, []);
+        assert.equal(result.findings.length, groups, 'one finding per (CVE, kernel build)');
         console.log(`azurelinux 3.0 findings: ${result.findings.map((f) => `${f.vulnerabilityId} ${f.package.name} ${f.package.version} < ${f.fixedVersion}`).join('; ')}`);
         for (const f of result.findings.filter((x) => x.package.name === 'kernel')) assert.deepEqual(f.kernel, { release: '6.6.64.2-9.azl3', bootsByDefault: true });
         for (const f of result.findings) assert.equal(f.vendorSeverity?.source !== undefined, true, `${f.id} carries the OVAL severity`);

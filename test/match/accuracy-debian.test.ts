@@ -17,7 +17,7 @@ import { matchInventory } from '../../src/match/run.ts';
 import { inventoryTarget } from '../../src/scan/inventory.ts';
 import { importFeeds, openVulnDb } from '../../src/vulndb/store.ts';
 import { debianRoot, fixtureOrSkip } from '../fixtures/node-image.ts';
-import { agreement, hasDpkg } from './helpers/accuracy.ts';
+import { agreement, expectedFindingCount, hasDpkg, kernelBuildOf } from './helpers/accuracy.ts';
 import { debianOracle, type OsvRecord } from './oracles.ts';
 
 const DATA = new URL('../data/match/', import.meta.url).pathname;
@@ -37,15 +37,22 @@ describe('accuracy: Debian 12 fixture vs Debian 12 OSV slice (real DB, dpkg orac
         const records = gunzipSync(readFileSync(join(DATA, 'debian-12.osv.slice.jsonl.gz'))).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as OsvRecord);
         const expected = debianOracle(records, inv.packages);
         const a = agreement(result.findings, expected);
-        console.log(`debian 12 accuracy: packages ${inv.packages.length}, findings ${result.findings.length}, oracle ${expected.length}, TP ${a.truePositives}, FP ${a.falsePositives.length}, FN ${a.falseNegatives.length}, precision ${a.precision.toFixed(4)}, recall ${a.recall.toFixed(4)}`);
+        // Debian's kernel source is "linux"; a signed image (linux-signed-amd64) is that kernel at its binary version.
+        const groups = expectedFindingCount(expected, inv.packages, kernelBuildOf(new Set(['linux']), () => 'linux'));
+        console.log(`debian 12 accuracy: packages ${inv.packages.length}, findings ${result.findings.length}, oracle ${groups} findings (${expected.length} (CVE, package) pairs), TP ${a.truePositives}, FP ${a.falsePositives.length}, FN ${a.falseNegatives.length}, precision ${a.precision.toFixed(4)}, recall ${a.recall.toFixed(4)}`);
         assert.ok(expected.length > 50, `expected a real number of findings, got ${expected.length}`);
         assert.deepEqual(a.falsePositives, []);
         assert.deepEqual(a.falseNegatives, []);
         assert.deepEqual(a.fixedVersionMismatches, []);
+        assert.equal(result.findings.length, groups, 'one finding per (CVE, kernel build)');
         assert.deepEqual(result.assessed, [{ namespace: 'debian:12', packages: inv.packages.length }]);
-        const kernel = result.findings.filter((f) => f.package.name.startsWith('linux-image-') && f.kernel !== undefined);
+        const kernel = result.findings.filter((f) => f.kernel !== undefined);
         assert.ok(kernel.length > 0, 'kernel image findings');
-        for (const f of kernel) assert.equal(f.kernel!.bootsByDefault, f.kernel!.release === inv.kernel?.bootDefault);
+        for (const f of kernel) {
+          assert.equal(f.kernel!.bootsByDefault, f.kernel!.release === inv.kernel?.bootDefault);
+          assert.equal(f.id, `${f.vulnerabilityId}|kernel:${f.kernel!.release}`);
+          assert.match(f.package.name, /^linux-image-\d/, 'the versioned image, not the metapackage, is the finding\'s package');
+        }
       } finally {
         db.close();
       }

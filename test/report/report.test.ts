@@ -174,7 +174,8 @@ describe('report formats on real data: AKS Ubuntu 22.04 against the real DB of t
       } finally {
         db.close();
       }
-      assert.ok(result.findings.length > 500);
+      // Kernel CVEs are one finding per kernel build, not one per binary package (docs/scanning.md "Kernels").
+      assert.ok(result.findings.length > 200, `${result.findings.length} findings`);
       const sarif = JSON.parse(renderReport(result, 'sarif', OPTS)) as { runs: { results: unknown[]; tool: { driver: { rules: unknown[] } } }[] };
       const validate = sarifValidator();
       assert.ok(validate(sarif), JSON.stringify(validate.errors?.slice(0, 5)));

@@ -122,6 +122,105 @@ export function kernelOf(pkg: Package, kernel: KernelInfo | undefined): Finding[
   return { release: image.release, bootsByDefault };
 }
 
+/** A kernel-source package with its findings, before grouping. */
+interface KernelMember {
+  pkg: Package;
+  /** The kernel source build it is compared as: "linux@6.1.176-1" (signed images: the unsigned source at the binary version). */
+  build: string;
+  /** Set when the package carries an installed kernel (image, modules). */
+  carrier: Finding['kernel'] | undefined;
+  findings: Finding[];
+}
+
+function bootsByDefault(release: string, kernel: KernelInfo): boolean {
+  return kernel.bootDefault !== undefined ? kernel.bootDefault === release : kernel.installed.length === 1;
+}
+
+/**
+ * The installed kernel a kernel-source package belongs to: its own (image, modules); else one
+ * whose release it names (linux-headers-<release>) or, for rpm, whose version-release it has
+ * (kernel-devel); else the kernel built from the same source build (the metapackage
+ * linux-image-cloud-amd64, linux-libc-dev of the same `linux` version). Undefined when none:
+ * Ubuntu's linux-libc-dev comes from "linux", not from the linux-azure kernel that is installed.
+ */
+function memberKernel(m: KernelMember, byBuild: Map<string, string>, kernel: KernelInfo | undefined): Finding['kernel'] | undefined {
+  if (m.carrier !== undefined) return m.carrier;
+  if (kernel === undefined) return undefined;
+  const named = kernel.installed.find((k) => (m.pkg.type === 'rpm' ? rpmReleaseMatches(k.release, m.pkg) : m.pkg.name.endsWith(`-${k.release}`)));
+  const release = named?.release ?? byBuild.get(m.build);
+  return release === undefined ? undefined : { release, bootsByDefault: bootsByDefault(release, kernel) };
+}
+
+/**
+ * One finding per (vulnerability, installed kernel) instead of one per binary package of the
+ * kernel: a kernel CVE hit the versioned image, its modules, the metapackage, the headers and
+ * linux-libc-dev alike, and users read that as several vulnerabilities. The grouped finding keeps
+ * the kernel mark, lists every binary package (`packages`, carriers first) and keeps each one's
+ * comparison in `evidence.packages`. Its id is `${vulnerabilityId}|kernel:${release}`, stable
+ * from scan to scan for the same CVE on the same installed kernel; packages of a kernel source
+ * that belong to no installed kernel are grouped per source build
+ * (`${vulnerabilityId}|kernel-source:${name}@${version}`).
+ */
+function groupKernelFindings(members: KernelMember[], kernel: KernelInfo | undefined): Finding[] {
+  const byBuild = new Map<string, string>();
+  for (const m of members) {
+    if (m.carrier === undefined) continue;
+    // Two kernels from one build (rare): the booting one takes the build's other packages.
+    if (!byBuild.has(m.build) || m.carrier.bootsByDefault) byBuild.set(m.build, m.carrier.release);
+  }
+  const groups = new Map<string, { unit: string; kernel: Finding['kernel'] | undefined; items: { m: KernelMember; f: Finding }[] }>();
+  for (const m of members) {
+    const k = memberKernel(m, byBuild, kernel);
+    const unit = k !== undefined ? `kernel:${k.release}` : `kernel-source:${m.build}`;
+    for (const f of m.findings) {
+      const key = `${f.vulnerabilityId}|${unit}`;
+      let g = groups.get(key);
+      if (g === undefined) {
+        g = { unit, kernel: k, items: [] };
+        groups.set(key, g);
+      }
+      g.items.push({ m, f });
+    }
+  }
+  const out: Finding[] = [];
+  for (const [id, g] of groups) {
+    // Carriers first (the booting one first), then by package name: the first is the finding's package.
+    g.items.sort((a, b) => Number(b.m.carrier !== undefined) - Number(a.m.carrier !== undefined)
+      || Number(b.m.carrier?.bootsByDefault === true) - Number(a.m.carrier?.bootsByDefault === true)
+      || (a.m.pkg.name < b.m.pkg.name ? -1 : a.m.pkg.name > b.m.pkg.name ? 1 : 0)
+      || (a.m.pkg.id < b.m.pkg.id ? -1 : 1));
+    const first = g.items[0]!.f;
+    const aliases = new Set<string>();
+    for (const { f } of g.items) for (const a of f.aliases) aliases.add(a);
+    const merged: Finding = {
+      ...first,
+      id,
+      aliases: [...aliases].sort(),
+      packages: g.items.map(({ f }) => ({ ...f.package })),
+      evidence: {
+        ...first.evidence,
+        package: g.items.flatMap(({ f }) => f.evidence.package),
+        packages: g.items.map(({ m, f }) => ({
+          packageId: f.package.id,
+          package: f.evidence.package,
+          matchedOn: f.evidence.matchedOn,
+          comparedName: f.evidence.comparedName,
+          comparedVersion: f.evidence.comparedVersion,
+          ...(f.evidence.range !== undefined && { range: f.evidence.range }),
+          comparison: f.evidence.comparison,
+          state: f.state,
+          ...(f.fixedVersion !== undefined && { fixedVersion: f.fixedVersion }),
+          carriesKernel: m.carrier !== undefined,
+        })),
+      },
+    };
+    if (g.kernel !== undefined) merged.kernel = { ...g.kernel };
+    else delete merged.kernel;
+    out.push(merged);
+  }
+  return out;
+}
+
 export const distroMatcher: Matcher = {
   id: 'distro',
   handles(pkg: Package): boolean {
@@ -177,6 +276,7 @@ export const distroMatcher: Matcher = {
       return out;
     };
     let assessed = 0;
+    const kernelMembers: KernelMember[] = [];
     for (const pkg of packages) {
       const scheme = schemeFor(pkg.versionScheme);
       const pkgPlans = plans(pkg, family);
@@ -188,12 +288,15 @@ export const distroMatcher: Matcher = {
       assessed++;
       const candidates: Candidate[] = [];
       for (const plan of pkgPlans) candidates.push(...planCandidates(plan, scheme.id));
-      const kernel = kernelOf(pkg, inventory.kernel);
-      for (const f of decide(pkg, namespace, candidates, db)) {
-        if (kernel !== undefined) f.kernel = { ...kernel };
-        findings.push(f);
+      const pkgFindings = decide(pkg, namespace, candidates, db);
+      if (isKernelSource(pkg.source?.name ?? pkg.name)) {
+        const build = `${pkgPlans[0]!.name}@${pkgPlans[0]!.version}`;
+        kernelMembers.push({ pkg, build, carrier: kernelOf(pkg, inventory.kernel), findings: pkgFindings });
+      } else {
+        findings.push(...pkgFindings);
       }
     }
+    findings.push(...groupKernelFindings(kernelMembers, inventory.kernel));
     if (unparseable.length > 0) {
       issues.push(namedIssue('warning', 'match.version-unparseable', `${unparseable.length} packages not assessed: their versions do not parse in their scheme`, unparseable, namespace));
     }

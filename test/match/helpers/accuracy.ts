@@ -40,6 +40,8 @@ export interface Expected {
   /** `${cve}|${package id}` */
   key: string;
   fixedVersion?: string;
+  /** The state the oracle expects when it knows more than fixed / affected (UCT ignored → wont-fix). */
+  state?: Finding['state'];
   why: string;
 }
 
@@ -52,9 +54,37 @@ export interface Agreement {
   recall: number;
 }
 
+/** One (vulnerability, binary package) pair of our findings: a grouped kernel finding gives one per package. */
+export interface FindingPair {
+  key: string;
+  findingId: string;
+  state: Finding['state'];
+  fixedVersion?: string;
+  comparison: string;
+}
+
+/**
+ * Our findings as (vulnerability, package) pairs, the unit the oracles count in: a grouped kernel
+ * finding (docs/scanning.md "Kernels") stands for each of its binary packages, with that
+ * package's own comparison from `evidence.packages`.
+ */
+export function findingPairs(findings: Finding[]): FindingPair[] {
+  const out: FindingPair[] = [];
+  for (const f of findings) {
+    if (f.evidence.packages === undefined) {
+      out.push({ key: `${f.vulnerabilityId}|${f.package.id}`, findingId: f.id, state: f.state, ...(f.fixedVersion !== undefined && { fixedVersion: f.fixedVersion }), comparison: f.evidence.comparison });
+      continue;
+    }
+    for (const p of f.evidence.packages) out.push({ key: `${f.vulnerabilityId}|${p.packageId}`, findingId: f.id, state: p.state, ...(p.fixedVersion !== undefined && { fixedVersion: p.fixedVersion }), comparison: p.comparison });
+  }
+  return out;
+}
+
 export function agreement(findings: Finding[], expected: Expected[]): Agreement {
   const exp = new Map(expected.map((e) => [e.key, e]));
-  const got = new Map(findings.map((f) => [`${f.vulnerabilityId}|${f.package.id}`, f]));
+  const pairs = findingPairs(findings);
+  const got = new Map(pairs.map((f) => [f.key, f]));
+  if (got.size !== pairs.length) throw new Error(`${pairs.length - got.size} (vulnerability, package) pairs are reported twice`);
   let tp = 0;
   const fp: string[] = [];
   const fn: string[] = [];
@@ -62,7 +92,7 @@ export function agreement(findings: Finding[], expected: Expected[]): Agreement 
   for (const [k, f] of got) {
     const e = exp.get(k);
     if (e === undefined) {
-      fp.push(`${k} (${f.evidence.comparison})`);
+      fp.push(`${k} (${f.comparison})`);
       continue;
     }
     tp++;
@@ -77,6 +107,35 @@ export function agreement(findings: Finding[], expected: Expected[]): Agreement 
     precision: tp + fp.length === 0 ? 1 : tp / (tp + fp.length),
     recall: tp + fn.length === 0 ? 1 : tp / (tp + fn.length),
   };
+}
+
+/**
+ * The oracle's side of the kernel grouping, stated independently of the matcher: binary packages
+ * built from one kernel source build are one finding per CVE. A package's kernel build is its
+ * source name and version, a signed image (`linux-signed-*`) being the unsigned kernel at its
+ * binary version; `kernelSources` names the kernel sources of the data at hand. Every other
+ * package is its own unit.
+ */
+export function kernelBuildOf(kernelSources: ReadonlySet<string>, unsignedName: (signed: string) => string): (p: Package) => string | undefined {
+  return (p) => {
+    const src = p.source?.name ?? p.name;
+    if (src.startsWith('linux-signed-')) return `${unsignedName(src)}@${p.version}`;
+    return kernelSources.has(src) ? `${src}@${p.source?.version ?? p.version}` : undefined;
+  };
+}
+
+/** How many findings the oracle's pairs make once each (CVE, kernel build) counts once. */
+export function expectedFindingCount(expected: Expected[], packages: Package[], buildOf: (p: Package) => string | undefined): number {
+  const byId = new Map(packages.map((p) => [p.id, p]));
+  const units = new Set<string>();
+  for (const e of expected) {
+    const bar = e.key.indexOf('|');
+    const cve = e.key.slice(0, bar);
+    const p = byId.get(e.key.slice(bar + 1));
+    if (p === undefined) throw new Error(`oracle names a package not in the list: ${e.key}`);
+    units.add(`${cve}|${buildOf(p) ?? p.id}`);
+  }
+  return units.size;
 }
 
 export interface UctRecord {
