@@ -41,6 +41,8 @@ async function main(): Promise<number> {
     const args = [
       '--test',
       `--test-concurrency=${CONCURRENCY}`,
+      // The real services the tests share (PostgreSQL), started once per run: test/global-setup.ts.
+      `--test-global-setup=${join(repo, 'test', 'global-setup.ts')}`,
       '--test-reporter=spec',
       '--test-reporter-destination=stdout',
       `--test-reporter=${join(repo, 'scripts', 'test-skips.ts')}`,

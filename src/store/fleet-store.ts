@@ -735,11 +735,12 @@ export class FleetStore {
    * node has no other scan in progress; marks it `snapshot`, owned by `worker`. Undefined when
    * nothing can be claimed now.
    */
-  async claimNodeScan(worker: string, at: string, options: { accounts?: readonly string[]; busyAccounts?: readonly string[] } = {}): Promise<NodeScan | undefined> {
+  async claimNodeScan(worker: string, at: string, options: { accounts?: readonly string[]; busyAccounts?: readonly string[]; nodes?: readonly string[] } = {}): Promise<NodeScan | undefined> {
     return this.driver.transaction(async (tx) => {
       const where = ["q.state = 'queued'", `NOT EXISTS (SELECT 1 FROM node_scans a WHERE a.node_id = q.node_id AND a.state IN (${ACTIVE}))`];
       const params: SqlValue[] = [];
       if (options.accounts?.length) addWhere(where, params, `q.account_id IN (${options.accounts.map(() => '?').join(', ')})`, ...options.accounts);
+      if (options.nodes?.length) addWhere(where, params, `q.node_id IN (${options.nodes.map(() => '?').join(', ')})`, ...options.nodes);
       if (options.busyAccounts?.length) addWhere(where, params, `q.account_id NOT IN (${options.busyAccounts.map(() => '?').join(', ')})`, ...options.busyAccounts);
       // On-demand runs first, then by age (priorities of the queue seam).
       const lock = tx.dialect === 'postgres' ? ' FOR UPDATE OF q SKIP LOCKED' : '';
