@@ -77,6 +77,87 @@ async function describe(fs: FileSystem, path: string, st: Stat, hash: Uint8Array
   return e;
 }
 
+/** Rows of a table listing buffered to set its column widths; later rows are written as they come. */
+const TABLE_WIDTH_ROWS = 10_000;
+
+/** Output text gathered up to this size before one write (one write per entry costs a syscall each). */
+const OUT_BATCH_CHARS = 64 * 1024;
+
+function batchedOut(out: (s: string) => void): { out: (s: string) => void; flush(): void } {
+  let buf = '';
+  const flush = (): void => {
+    if (buf !== '') out(buf);
+    buf = '';
+  };
+  return {
+    out: (s) => {
+      buf += s;
+      if (buf.length >= OUT_BATCH_CHARS) flush();
+    },
+    flush,
+  };
+}
+
+interface LsSink {
+  entry(e: FsLsEntry): void;
+  end(issues: Issue[]): void;
+}
+
+/** The JSON form, written entry by entry: the same bytes as JSON.stringify(doc, null, 2). */
+function jsonSink(out: (s: string) => void, volume: string | null, filesystem: string): LsSink {
+  let count = 0;
+  const indent = (text: string): string => text.replace(/\n/g, '\n    ');
+  out(`{\n  "volume": ${JSON.stringify(volume)},\n  "filesystem": ${JSON.stringify(filesystem)},\n  "entries": [`);
+  return {
+    entry(e) {
+      out(`${count++ === 0 ? '' : ','}\n    ${indent(JSON.stringify(e, null, 2))}`);
+    },
+    end(issues) {
+      const list = JSON.stringify(issues, null, 2).replace(/\n/g, '\n  ');
+      out(`${count === 0 ? ']' : '\n  ]'},\n  "issues": ${list}\n}\n`);
+    },
+  };
+}
+
+/**
+ * The table form: column widths come from the first TABLE_WIDTH_ROWS rows (all of them for any
+ * listing that short, so its output is the whole table at once); longer listings stream the
+ * rest with those widths, a wider cell only pushing its own line's columns.
+ */
+function tableSink(out: (s: string) => void, hash: boolean): LsSink {
+  const headers = ['MODE', 'UID', 'GID', 'SIZE', 'MTIME', ...(hash ? ['SHA256'] : []), 'PATH'];
+  const row = (e: FsLsEntry): string[] => [
+    modeString({ type: e.type, mode: parseInt(e.mode, 8) } as Stat),
+    String(e.uid),
+    String(e.gid),
+    e.rdev ?? String(e.size),
+    e.mtime.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+    ...(hash ? [e.sha256 ?? ''] : []),
+    e.linkTarget !== undefined ? `${e.path} -> ${e.linkTarget}` : e.path,
+  ];
+  let pending: string[][] | undefined = [];
+  let widths: number[] = [];
+  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd() + '\n';
+  return {
+    entry(e) {
+      if (!pending) {
+        out(line(row(e)));
+        return;
+      }
+      pending.push(row(e));
+      if (pending.length < TABLE_WIDTH_ROWS) return;
+      const table = renderTable(headers, pending);
+      widths = headers.map((h, i) => Math.max(h.length, ...pending!.map((r) => (r[i] ?? '').length)));
+      pending = undefined;
+      out(table);
+    },
+    end(issues) {
+      if (pending) out(renderTable(headers, pending));
+      for (const i of issues) out(`${i.severity}: ${i.code}: ${i.message}${i.location ? ` (${i.location})` : ''}\n`);
+    },
+  };
+}
+
 export async function fsLs(args: string[], out: (s: string) => void): Promise<number> {
   const { values, positionals } = parseOptions({
     args,
@@ -102,36 +183,26 @@ export async function fsLs(args: string[], out: (s: string) => void): Promise<nu
   try {
     const fs = opened.fs as PathFileSystem;
     const path = positionals[1] ?? '/';
-    const entries: FsLsEntry[] = [];
     const hashBuffer = values.hash ? new Uint8Array(HASH_READ_BYTES) : undefined;
+    // Entries are written as they are found, never collected: a recursive listing of a huge tree
+    // holds only the walk's open directories and (for a table) the rows that set column widths.
+    const batched = batchedOut(out);
+    const sink = values.format === 'json' ? jsonSink(batched.out, opened.volume?.id ?? null, fs.type) : tableSink(batched.out, values.hash === true);
     const st = await fs.lstat(path);
     if (values.recursive && st.type !== 'symlink') {
-      for await (const w of walk(fs, { root: path, issues })) entries.push(await describe(fs, w.path, w.stat, hashBuffer, issues));
+      for await (const w of walk(fs, { root: path, issues })) sink.entry(await describe(fs, w.path, w.stat, hashBuffer, issues));
     } else if (st.type === 'dir') {
       const base = await fs.realpath(path);
       for (const d of (await fs.readdir(path)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
         const p = base === '/' ? `/${d.name}` : `${base}/${d.name}`;
-        entries.push(await describe(fs, p, await fs.reader.stat(d.ino), hashBuffer, issues));
+        sink.entry(await describe(fs, p, await fs.reader.stat(d.ino), hashBuffer, issues));
       }
     } else {
-      entries.push(await describe(fs, path, st, hashBuffer, issues));
+      sink.entry(await describe(fs, path, st, hashBuffer, issues));
     }
     issues.push(...fs.issues);
-    if (values.format === 'json') {
-      out(JSON.stringify({ volume: opened.volume?.id ?? null, filesystem: fs.type, entries, issues }, null, 2) + '\n');
-    } else {
-      const rows = entries.map((e) => [
-        modeString({ type: e.type, mode: parseInt(e.mode, 8) } as Stat),
-        String(e.uid),
-        String(e.gid),
-        e.rdev ?? String(e.size),
-        e.mtime.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
-        ...(values.hash ? [e.sha256 ?? ''] : []),
-        e.linkTarget !== undefined ? `${e.path} -> ${e.linkTarget}` : e.path,
-      ]);
-      out(renderTable(['MODE', 'UID', 'GID', 'SIZE', 'MTIME', ...(values.hash ? ['SHA256'] : []), 'PATH'], rows));
-      for (const i of issues) out(`${i.severity}: ${i.code}: ${i.message}${i.location ? ` (${i.location})` : ''}\n`);
-    }
+    sink.end(issues);
+    batched.flush();
   } finally {
     await opened.close();
   }
