@@ -15,6 +15,11 @@ import {
 const LOOKUP_CACHE_DIRS = 512;
 /** Larger directories are not cached as maps (the driver's own lookup serves them). */
 const LOOKUP_CACHE_MAX_ENTRIES = 20_000;
+/**
+ * Names kept across all cached listings: a walk of a large tree lists every directory, and 512
+ * directories of up to 20,000 names each would hold millions of names (~100 bytes each).
+ */
+const LOOKUP_CACHE_TOTAL_ENTRIES = 100_000;
 const DEFAULT_STREAM_CHUNK_BYTES = 1024 * 1024;
 
 interface Resolved {
@@ -32,6 +37,7 @@ interface Resolved {
 export class PathFileSystem implements FileSystem {
   readonly reader: InodeReader;
   readonly #dirCache = new Map<InodeId, Map<string, InodeId>>();
+  #dirCacheEntries = 0;
 
   constructor(reader: InodeReader) {
     this.reader = reader;
@@ -198,9 +204,18 @@ export class PathFileSystem implements FileSystem {
   #rememberListing(dir: InodeId, entries: readonly DirEntry[]): Map<string, InodeId> {
     const map = new Map<string, InodeId>();
     for (const e of entries) if (!map.has(e.name)) map.set(e.name, e.ino);
-    this.#dirCache.delete(dir);
+    const old = this.#dirCache.get(dir);
+    if (old) {
+      this.#dirCache.delete(dir);
+      this.#dirCacheEntries -= old.size;
+    }
     this.#dirCache.set(dir, map);
-    if (this.#dirCache.size > LOOKUP_CACHE_DIRS) this.#dirCache.delete(this.#dirCache.keys().next().value as InodeId);
+    this.#dirCacheEntries += map.size;
+    while (this.#dirCache.size > LOOKUP_CACHE_DIRS || (this.#dirCacheEntries > LOOKUP_CACHE_TOTAL_ENTRIES && this.#dirCache.size > 1)) {
+      const [oldest, evicted] = this.#dirCache.entries().next().value as [InodeId, Map<string, InodeId>];
+      this.#dirCache.delete(oldest);
+      this.#dirCacheEntries -= evicted.size;
+    }
     return map;
   }
 }
