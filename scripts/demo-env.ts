@@ -219,6 +219,8 @@ async function main(): Promise<void> {
   writeFileSync(yamlPath, yamlText);
 
   const db = join(dir, 'vuln.db');
+  // A fresh database each run: one of an older schema (an older hullscan) is not reused.
+  for (const f of [db, `${db}-wal`, `${db}-shm`, `${db}.raw`]) rmSync(f, { recursive: true, force: true });
   log(`importing ${DEMO_FEEDS.join(', ')} → ${db}`);
   execFileSync(process.execPath, [join(REPO, 'bin', 'hullscan.js'), 'db', 'import', '--db', db, ...DEMO_FEEDS.map((f) => join(REPO, f))], { stdio: ['ignore', 2, 2] });
   if (!existsSync(db)) throw new Error(`db import wrote no ${db}`);
