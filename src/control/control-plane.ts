@@ -59,6 +59,8 @@ export interface ControlPlaneOptions {
   leaseMs?: number;
   catalog?: NodeImageCatalog;
   malwareOptions?: NodeScanDeps['malwareOptions'];
+  /** Allow http:// and loopback / private addresses for URL disks (labs, internal mirrors; off by default). */
+  allowPrivateUrls?: boolean;
   now?: () => Date;
 }
 
@@ -154,6 +156,7 @@ export class ControlPlane {
     if (this.#o.leaseMs !== undefined) deps.leaseMs = this.#o.leaseMs;
     if (this.#o.malwareOptions !== undefined) deps.malwareOptions = this.#o.malwareOptions;
     if (this.#o.now !== undefined) deps.now = this.#o.now;
+    if (this.#o.allowPrivateUrls) deps.targetOptions = { http: { allowHttp: true, allowPrivateNetwork: true } };
     return deps;
   }
 
@@ -219,6 +222,8 @@ export class ControlPlane {
     const on = accounts.filter((a) => a.settings.agentlessScanning);
     for (const a of accounts.filter((x) => !x.settings.agentlessScanning)) await this.#discoverOnly(a);
     const runs: ScanRun[] = [];
+    // Runs a crash left open (their scans were re-queued by recover()) finish in this cycle too.
+    for (const a of on) runs.push(...(await this.store.listRuns({ account: a.id, states: ['queued', 'running'], limit: 1000 })));
     for (const a of on) runs.push(await this.startRun(a.id, 'on-demand', options.requestedBy ?? 'cli: run --once'));
     const pool = this.#pool(on.map((a) => a.id));
     pool.start();

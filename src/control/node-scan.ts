@@ -11,6 +11,7 @@ import type { Inventory, NodeIdentity } from '../inventory/index.ts';
 import type { MatchResult } from '../match/index.ts';
 import { matchInventory, wasAssessed } from '../match/run.ts';
 import { scanNodeDisk } from '../scan/node-scan.ts';
+import type { TargetOptions } from '../scan/target.ts';
 import { FsPathError } from '../fs/errors.ts';
 import { ConflictError, type FleetStore } from '../store/index.ts';
 import type { NodeContext, Publication } from '../store/fleet-store.ts';
@@ -64,6 +65,8 @@ export interface NodeScanDeps {
   timeBudgetMs?: number;
   /** Malware engine options beyond the defaults (rule files, clamd socket). */
   malwareOptions?: Parameters<typeof scanNodeDisk>[1]['malware'];
+  /** Target options for every snapshot read (e.g. http and private addresses allowed, for labs and tests). */
+  targetOptions?: TargetOptions;
   now?: () => Date;
   /** Caches shared across this process's node scans. */
   matches?: Lru<MatchResult>;
@@ -85,6 +88,9 @@ export function identityOf(ctx: NodeContext): NodeIdentity {
 /** The typed reason of a failed scan, from what was thrown. */
 export function reasonOf(err: unknown): NodeScanReason {
   if (err instanceof SnapshotError) return err.reason;
+  // A remote snapshot (a read URL) that went away or changed under the reader.
+  if (err instanceof SourceError && /HTTP (404|410)\b|snapshot changed while reading/.test(err.message)) return 'snapshot-lost';
+  if (err instanceof SourceError && /HTTP 403\b/.test(err.message)) return 'snapshot-denied';
   if (err instanceof BudgetError) return 'budget-exceeded';
   if (err instanceof CorruptError || err instanceof NotThisFormatError || err instanceof UnsupportedError || err instanceof FsPathError || err instanceof SourceError) return 'unreadable-disk';
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
@@ -201,7 +207,7 @@ async function scanFromDisk(scan: NodeScan, ctx: NodeContext, deps: NodeScanDeps
       db,
       node: identity,
       ...(malware !== undefined && { malware }),
-      ...(target.options !== undefined && { target: target.options }),
+      ...((target.options !== undefined || deps.targetOptions !== undefined) && { target: { ...(deps.targetOptions ?? {}), ...(target.options ?? {}) } }),
       signal: abort.signal,
       reuse: async (fp) => {
         // Another node scan of this process is reading an image with this fingerprint right now: wait for its inventory.

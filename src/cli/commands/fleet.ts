@@ -37,6 +37,8 @@ Options:
   --db PATH             Vulnerability database (default: DIR/vuln.db)
   --concurrency N       Node scans at once (default 2); --per-account N (default 2)
   --node-timeout SEC    Time budget of one node scan (default 1800)
+      --allow-private-urls  Allow http:// and loopback / private addresses for URL disks
+                            (labs, internal mirrors). Cloud metadata addresses stay refused.
 ${COMMON_HELP}
 
 Logs: JSON lines on stderr (one readable line per event on a terminal); HULLSCAN_LOG_LEVEL.
@@ -55,6 +57,7 @@ Options:
   --db PATH             Vulnerability database (default: DIR/vuln.db)
   --concurrency N       Node scans at once (default 2); --per-account N (default 2)
   --node-timeout SEC    Time budget of one node scan (default 1800)
+      --allow-private-urls  Allow http:// and loopback / private addresses for URL disks
 ${FORMAT_HELP}
 ${COMMON_HELP}
 
@@ -227,7 +230,7 @@ function accountJson(a: Account): Record<string, unknown> {
 
 // ---- commands ---------------------------------------------------------------------------
 
-function controlOptions(v: Common & { config?: string | undefined; db?: string | undefined; concurrency?: string | undefined; 'per-account'?: string | undefined; 'node-timeout'?: string | undefined }, log: ControlPlaneOptions['log']): ControlPlaneOptions {
+function controlOptions(v: Common & { config?: string | undefined; db?: string | undefined; concurrency?: string | undefined; 'per-account'?: string | undefined; 'node-timeout'?: string | undefined; 'allow-private-urls'?: boolean | undefined }, log: ControlPlaneOptions['log']): ControlPlaneOptions {
   const o: ControlPlaneOptions = { dataDir: dataDir(v), store: storeOf(v) };
   if (v.config !== undefined) o.config = v.config;
   if (v.db !== undefined) o.dbPath = v.db;
@@ -238,6 +241,7 @@ function controlOptions(v: Common & { config?: string | undefined; db?: string |
   if (p !== undefined) o.perAccount = p;
   const t = positiveInt('node-timeout', v['node-timeout'], 7 * 24 * 3600);
   if (t !== undefined) o.timeBudgetMs = t * 1000;
+  if (v['allow-private-urls']) o.allowPrivateUrls = true;
   return o;
 }
 
@@ -248,6 +252,7 @@ const CONTROL_SPEC = {
   concurrency: { type: 'string' },
   'per-account': { type: 'string' },
   'node-timeout': { type: 'string' },
+  'allow-private-urls': { type: 'boolean', default: false },
 } as const;
 
 function parseListen(v: string): { host: string; port: number } | undefined {
