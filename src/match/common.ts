@@ -238,7 +238,9 @@ export function decide(pkg: Package, namespace: Namespace, candidates: Candidate
   const findings: Finding[] = [];
   for (const [vid, list] of byId) {
     // Stable order: rank, then vulnerable before not (within one advisory any vulnerable row wins), then advisory id.
-    list.sort((a, b) => b.rank - a.rank || Number(b.verdict.vulnerable) - Number(a.verdict.vulnerable) || (a.record.advisory.id < b.record.advisory.id ? -1 : a.record.advisory.id > b.record.advisory.id ? 1 : 0));
+    // A record with the vendor's triage status (UCT) before one without (the OSV rendering of the same triage).
+    list.sort((a, b) => b.rank - a.rank || Number(b.verdict.vulnerable) - Number(a.verdict.vulnerable)
+      || Number(b.record.affected.vendorStatus !== undefined) - Number(a.record.affected.vendorStatus !== undefined) || (a.record.advisory.id < b.record.advisory.id ? -1 : a.record.advisory.id > b.record.advisory.id ? 1 : 0));
     const top = list[0]!;
     const sameAdvisory = list.filter((c) => c.record.advisory.id === top.record.advisory.id && c.rank === top.rank);
     const chosen = chooseWithinAdvisory(sameAdvisory) ?? top;

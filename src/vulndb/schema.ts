@@ -5,7 +5,8 @@
  * See docs/vulndb.md for the meaning of every column.
  */
 
-export const SCHEMA_VERSION = 1;
+/** 2: `affected.vendor_status` (the vendor's triage word and note: UCT, Debian "unimportant"). */
+export const SCHEMA_VERSION = 2;
 
 export const SCHEMA_SQL = `
 CREATE TABLE meta (
@@ -59,7 +60,8 @@ CREATE TABLE affected (
   versions TEXT,
   vendor_source TEXT,
   vendor_level TEXT,
-  vendor_severity TEXT
+  vendor_severity TEXT,
+  vendor_status TEXT
 ) STRICT;
 CREATE INDEX affected_lookup ON affected (namespace, name);
 CREATE INDEX affected_advisory ON affected (advisory);

@@ -37,6 +37,7 @@ import type {
   NormalizeSink,
   Severity,
   SourceStatus,
+  VendorStatus,
   VulnDb,
   VulnSource,
 } from './index.ts';
@@ -288,7 +289,7 @@ export async function importRawFeeds(dbPath: string, feeds: RawFeed[], options: 
     const st: Statements = {
       insertAdvisory: db.prepare('INSERT INTO advisories (feed_id, id, source, feed, aliases, published, modified, summary, cvss, refs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       insertAffected: db.prepare(
-        'INSERT INTO affected (advisory, namespace, name, name_kind, version_scheme, state, ranges, versions, vendor_source, vendor_level, vendor_severity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO affected (advisory, namespace, name, name_kind, version_scheme, state, ranges, versions, vendor_source, vendor_level, vendor_severity, vendor_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       insertKev: db.prepare('INSERT OR REPLACE INTO kev (cve, feed_id, date_added, due_date, ransomware, vendor, product) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       insertEpss: db.prepare('INSERT OR REPLACE INTO epss (cve, feed_id, score, percentile, date) VALUES (?, ?, ?, ?, ?)'),
@@ -414,6 +415,7 @@ function makeSink(st: Statements, feedId: number, counts: { affected: number; ke
           p.vendorSeverity?.source ?? null,
           p.vendorSeverity?.level ?? null,
           p.vendorSeverity?.severity ?? null,
+          p.vendorStatus ? JSON.stringify(p.vendorStatus) : null,
         );
         counts.affected++;
       }
@@ -526,6 +528,7 @@ interface LookupRow {
   vendor_source: string | null;
   vendor_level: string | null;
   vendor_severity: string | null;
+  vendor_status: string | null;
 }
 
 function toRecord(r: LookupRow): AffectedRecord {
@@ -552,6 +555,7 @@ function toRecord(r: LookupRow): AffectedRecord {
   if (r.vendor_source !== null && r.vendor_level !== null) {
     affected.vendorSeverity = { source: r.vendor_source, level: r.vendor_level, severity: (r.vendor_severity ?? 'unknown') as Severity };
   }
+  if (r.vendor_status !== null) affected.vendorStatus = JSON.parse(r.vendor_status) as VendorStatus;
   return { advisory, affected };
 }
 
@@ -578,7 +582,7 @@ export function openVulnDb(path: string): VulnDb {
   const db = openReadOnly(path);
   const lookupSt = db.prepare(
     `SELECT a.rowid, a.id, a.source, a.feed, a.aliases, a.published, a.modified, a.summary, a.cvss, a.refs,
-            f.namespace, f.name, f.name_kind, f.version_scheme, f.state, f.ranges, f.versions, f.vendor_source, f.vendor_level, f.vendor_severity
+            f.namespace, f.name, f.name_kind, f.version_scheme, f.state, f.ranges, f.versions, f.vendor_source, f.vendor_level, f.vendor_severity, f.vendor_status
        FROM affected f JOIN advisories a ON a.rowid = f.advisory
       WHERE f.namespace = ? AND f.name = ?
       LIMIT ${MAX_LOOKUP_ROWS}`,

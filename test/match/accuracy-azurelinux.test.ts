@@ -44,6 +44,7 @@ describe('accuracy: AKS Azure Linux 3.0 202502.26.0 vs OVAL 2025-02-24 (real DB,
         assert.deepEqual(a.falsePositives, []);
         assert.deepEqual(a.falseNegatives, []);
         assert.deepEqual(a.fixedVersionMismatches, []);
+        assert.deepEqual(a.stateMismatches, []);
         assert.equal(result.findings.length, groups, 'one finding per (CVE, kernel build)');
         console.log(`azurelinux 3.0 findings: ${result.findings.map((f) => `${f.vulnerabilityId} ${f.package.name} ${f.package.version} < ${f.fixedVersion}`).join('; ')}`);
         for (const f of result.findings.filter((x) => x.package.name === 'kernel')) assert.deepEqual(f.kernel, { release: '6.6.64.2-9.azl3', bootsByDefault: true });

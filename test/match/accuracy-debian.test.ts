@@ -44,6 +44,7 @@ describe('accuracy: Debian 12 fixture vs Debian 12 OSV slice (real DB, dpkg orac
         assert.deepEqual(a.falsePositives, []);
         assert.deepEqual(a.falseNegatives, []);
         assert.deepEqual(a.fixedVersionMismatches, []);
+        assert.deepEqual(a.stateMismatches, []);
         assert.equal(result.findings.length, groups, 'one finding per (CVE, kernel build)');
         assert.deepEqual(result.assessed, [{ namespace: 'debian:12', packages: inv.packages.length }]);
         const kernel = result.findings.filter((f) => f.kernel !== undefined);

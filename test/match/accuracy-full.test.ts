@@ -49,3 +49,35 @@ describe('accuracy (full data): Ubuntu 22.04 AKS 202408.05.0 vs all of UCT jammy
     }
   });
 });
+
+describe('accuracy (full data): Ubuntu 22.04 AKS 202408.05.0 vs all of UCT jammy imported as UCT', { skip }, () => {
+  it('precision, recall and states (won\'t fix, deferred) against the raw UCT triage', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hullscan-acc-full-uct-'));
+    try {
+      const feed = join(REAL!, 'ubuntu-cve-tracker', 'uct-jammy.jsonl.gz');
+      await importFeeds(join(dir, 'vuln.db'), [feed], { storeRaw: false });
+      const db = openVulnDb(join(dir, 'vuln.db'));
+      try {
+        const packages = packagesFromTsv(join(DATA, 'aks-ubuntu2204-202408.05.0.packages.tsv'));
+        const kernel = { installed: [{ release: '5.15.0-1068-azure', packageName: 'linux-image-5.15.0-1068-azure', hasModules: true, evidence: [] }], bootDefault: '5.15.0-1068-azure' };
+        const result = matchInventory(inventory(os('ubuntu', '22.04'), packages, kernel), db);
+        const uct = gunzipSync(readFileSync(feed)).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as UctRecord);
+        const expected = uctOracle(uct, packages, { states: true });
+        const a = agreement(result.findings, expected);
+        const groups = expectedFindingCount(expected, packages, kernelBuildOf(new Set(['linux', 'linux-azure']), (x) => x.replace(/^linux-signed-/, 'linux-')));
+        const states = new Map<string, number>();
+        for (const f of result.findings) states.set(f.state, (states.get(f.state) ?? 0) + 1);
+        console.log(`full ubuntu 22.04 accuracy (UCT source): findings ${result.findings.length}, oracle ${groups} findings (${expected.length} (CVE, package) pairs), TP ${a.truePositives}, FP ${a.falsePositives.length}, FN ${a.falseNegatives.length}, fixed-version mismatches ${a.fixedVersionMismatches.length}, state mismatches ${a.stateMismatches.length}; states ${JSON.stringify(Object.fromEntries(states))}`);
+        assert.deepEqual(a.falsePositives.slice(0, 10), []);
+        assert.deepEqual(a.falseNegatives.slice(0, 10), []);
+        assert.deepEqual(a.fixedVersionMismatches.slice(0, 10), []);
+        assert.deepEqual(a.stateMismatches.slice(0, 10), []);
+        assert.equal(result.findings.length, groups);
+      } finally {
+        db.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

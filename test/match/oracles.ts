@@ -48,7 +48,7 @@ export interface OsvRecord {
   id: string;
   related?: string[];
   aliases?: string[];
-  affected: { package: { name: string; ecosystem: string }; ranges?: { events: Record<string, string>[] }[]; versions?: string[] }[];
+  affected: { package: { name: string; ecosystem: string }; ranges?: { events: Record<string, string>[] }[]; versions?: string[]; ecosystem_specific?: { urgency?: string } }[];
 }
 
 /**
@@ -56,7 +56,8 @@ export interface OsvRecord {
  * introduced/fixed pairs): vulnerable when introduced ≤ source version < fixed (no fixed: every
  * version), or the source version is listed in `versions`. Per CVE, the tracker's own CVE-*
  * record decides; a DSA naming the CVE decides only when there is no CVE-* record. Signed
- * kernel images (source linux-signed-*) are the `linux` kernel at their binary version.
+ * kernel images (source linux-signed-*) are the `linux` kernel at their binary version. An
+ * unfixed hit whose entry has the tracker urgency "unimportant" is expected in that state.
  */
 export function debianOracle(records: OsvRecord[], packages: Package[], lessThan: DebLessThan = dpkgLessThan): Expected[] {
   const signed = (p: Package): boolean => /^linux-signed-/.test(p.source?.name ?? '');
@@ -83,7 +84,7 @@ export function debianOracle(records: OsvRecord[], packages: Package[], lessThan
     const own = list.filter((r) => r.id === cve);
     const deciding = own.length > 0 ? own : list;
     for (const p of packages) {
-      let hit: { fixed?: string } | undefined;
+      let hit: { fixed?: string; unimportant?: boolean } | undefined;
       for (const r of deciding) {
         for (const a of r.affected) {
           if (!(bySource.get(a.package.name) ?? []).includes(p)) continue;
@@ -97,12 +98,14 @@ export function debianOracle(records: OsvRecord[], packages: Package[], lessThan
             }
             const afterIntro = introduced === '0' || !lt.get(`${v}\0${introduced}`);
             const beforeFix = fixed === undefined || lt.get(`${v}\0${fixed}`) === true;
-            if (afterIntro && beforeFix && (hit === undefined || (fixed !== undefined && hit.fixed === undefined))) hit = fixed === undefined ? {} : { fixed };
+            // The tracker's urgency "unimportant" on an entry with no fix: vulnerable, no fix planned.
+            const unimportant = a.ecosystem_specific?.urgency?.replace(/\*+$/, '') === 'unimportant';
+            if (afterIntro && beforeFix && (hit === undefined || (fixed !== undefined && hit.fixed === undefined))) hit = fixed === undefined ? { unimportant } : { fixed };
           }
           if (hit === undefined && (a.versions ?? []).includes(v)) hit = {};
         }
       }
-      if (hit !== undefined) out.push({ key: `${cve}|${p.id}`, ...(hit.fixed !== undefined && { fixedVersion: hit.fixed }), why: hit.fixed ? `< ${hit.fixed}` : 'no fix' });
+      if (hit !== undefined) out.push({ key: `${cve}|${p.id}`, ...(hit.fixed !== undefined && { fixedVersion: hit.fixed }), state: hit.fixed !== undefined ? 'fixed' : hit.unimportant ? 'unimportant' : 'affected', why: hit.fixed ? `< ${hit.fixed}` : 'no fix' });
     }
   }
   return out;

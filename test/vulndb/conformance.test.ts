@@ -23,6 +23,7 @@ const SAMPLES: Record<string, string[]> = {
   kev: [SLICES.kev],
   epss: [SLICES.epss],
   'alpine-secdb': [SLICES.secdb, SLICES.secdbEdge],
+  'ubuntu-uct': [SLICES.uct, SLICES.uctSlice],
 };
 
 /** Malformed records the real raw files do contain (each checked by hand, see store.test.ts). */

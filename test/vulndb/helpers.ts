@@ -19,6 +19,9 @@ export const SLICES = {
   epss: join(DATA, 'epss_scores-2026-08-16.csv.gz'),
   secdb: join(DATA, 'v3.21-main.json.gz'),
   secdbEdge: join(DATA, 'vedge-community.json.gz'),
+  uct: join(DATA, 'uct-jammy.sample.jsonl'),
+  /** The matcher accuracy slice of UCT (fields cut to what matching reads; test/data/match/README.md). */
+  uctSlice: new URL('../data/match/uct-jammy.slice.jsonl.gz', import.meta.url).pathname,
 } as const;
 
 /** A temp directory removed when the test ends. */

@@ -8,8 +8,9 @@ import { azureLinuxOvalSource } from './azurelinux-oval/index.ts';
 import { epssSource } from './epss/index.ts';
 import { kevSource } from './kev/index.ts';
 import { osvSource } from './osv/index.ts';
+import { ubuntuUctSource } from './ubuntu-uct/index.ts';
 
-export const VULN_SOURCES: readonly VulnSource[] = [kevSource, epssSource, azureLinuxOvalSource, alpineSecdbSource, osvSource];
+export const VULN_SOURCES: readonly VulnSource[] = [kevSource, epssSource, azureLinuxOvalSource, alpineSecdbSource, ubuntuUctSource, osvSource];
 
 /** The source that recognises a feed file, or undefined. `head` is the (decompressed) start of the file. */
 export function detectSource(name: string, head: Uint8Array, sources: readonly VulnSource[] = VULN_SOURCES): VulnSource | undefined {

@@ -109,3 +109,41 @@ rows = gzip.open(f'{data}/epss/epss_scores-2026-08-16.first-api-dump.csv.gz', 'r
 keep = [rows[0]] + [r for i, r in enumerate(rows[1:]) if i < 100 or r.split(',')[0] in cves or r.startswith('CVE-2021-44228,')]
 gz_write(f'{out}/epss_scores-2026-08-16.csv.gz', '\n'.join(keep) + '\n')
 print('epss', len(keep) - 1)
+
+# --- Ubuntu CVE Tracker (UCT) jammy: whole records, one per shape the ubuntu-uct source reads -
+# Records copied unmodified (the line as in the feed). Shapes: released with a version, ignored
+# with a note, deferred, needs-triage, pending, not-affected, an esm-apps (Pro) key, a package
+# priority, an untriaged priority, more than one CVSS source; small records only (<= 12 entries).
+want = ['CVE-2024-6387', 'CVE-2023-0286']
+shapes = {
+    'ignored-note': lambda e, k: e['status'] == 'ignored' and e.get('note') and k == 'jammy',
+    'deferred': lambda e, k: e['status'] == 'deferred',
+    'needs-triage': lambda e, k: e['status'] == 'needs-triage' and k == 'jammy',
+    'pending': lambda e, k: e['status'] == 'pending',
+    'not-affected': lambda e, k: e['status'] == 'not-affected' and e.get('note'),
+    'esm-apps': lambda e, k: k.startswith('esm-apps/') and e['status'] == 'released',
+    'package-priority': lambda e, k: 'priority' in e,
+}
+found = {}
+uct_lines = []
+with gzip.open(f'{data}/ubuntu-cve-tracker/uct-jammy.jsonl.gz', 'rt') as f:
+    for line in f:
+        r = json.loads(line)
+        entries = [(k, e) for k, pk in r['packages'].items() for e in pk.values()]
+        take = r['candidate'] in want
+        if len(entries) <= 12:
+            for shape, test in shapes.items():
+                if shape not in found and any(test(e, k) for k, e in entries):
+                    found[shape] = r['candidate']
+                    take = True
+            if 'untriaged' not in found and r.get('priority') == 'untriaged':
+                found['untriaged'] = r['candidate']
+                take = True
+            if 'two-cvss' not in found and len(r.get('cvss') or {}) > 1:
+                found['two-cvss'] = r['candidate']
+                take = True
+        if take:
+            uct_lines.append(line.rstrip('\n'))
+with open(f'{out}/uct-jammy.sample.jsonl', 'w') as f:
+    f.write('\n'.join(uct_lines) + '\n')
+print('uct', len(uct_lines), found)

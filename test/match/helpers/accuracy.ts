@@ -50,6 +50,8 @@ export interface Agreement {
   falsePositives: string[];
   falseNegatives: string[];
   fixedVersionMismatches: string[];
+  /** Pairs on both sides whose state differs (the oracle's `state`, else fixed with a fixed version, else affected). */
+  stateMismatches: string[];
   precision: number;
   recall: number;
 }
@@ -89,6 +91,7 @@ export function agreement(findings: Finding[], expected: Expected[]): Agreement 
   const fp: string[] = [];
   const fn: string[] = [];
   const fixed: string[] = [];
+  const states: string[] = [];
   for (const [k, f] of got) {
     const e = exp.get(k);
     if (e === undefined) {
@@ -97,6 +100,8 @@ export function agreement(findings: Finding[], expected: Expected[]): Agreement 
     }
     tp++;
     if (e.fixedVersion !== f.fixedVersion) fixed.push(`${k}: expected ${e.fixedVersion ?? 'none'}, got ${f.fixedVersion ?? 'none'}`);
+    const want = e.state ?? (e.fixedVersion !== undefined ? 'fixed' : 'affected');
+    if (f.state !== want) states.push(`${k}: expected ${want}, got ${f.state}`);
   }
   for (const [k, e] of exp) if (!got.has(k)) fn.push(`${k} (${e.why})`);
   return {
@@ -104,6 +109,7 @@ export function agreement(findings: Finding[], expected: Expected[]): Agreement 
     falsePositives: fp,
     falseNegatives: fn,
     fixedVersionMismatches: fixed,
+    stateMismatches: states,
     precision: tp + fp.length === 0 ? 1 : tp / (tp + fp.length),
     recall: tp + fn.length === 0 ? 1 : tp / (tp + fn.length),
   };
@@ -144,16 +150,18 @@ export interface UctRecord {
   packages: { jammy?: Record<string, { status: string; note?: string }> };
 }
 
-const UCT_UNFIXED = new Set(['needed', 'needs-triage', 'pending', 'deferred', 'ignored', 'in-progress']);
+const UCT_UNFIXED = new Set(['needed', 'needs-triage', 'pending', 'deferred', 'ignored', 'in-progress', 'end-of-life']);
+const UCT_STATES: Record<string, Finding['state']> = { ignored: 'wont-fix', 'end-of-life': 'wont-fix', deferred: 'deferred' };
 
 /**
  * The expected findings from raw UCT triage (ubuntu-cve-tracker README "status"): released
  * (version) → vulnerable below it; released without a version, needed, needs-triage, pending,
- * deferred, ignored, in-progress → vulnerable, no fix; not-affected, DNE → not vulnerable. The
+ * deferred, ignored, in-progress, end-of-life → vulnerable, no fix (with `states`: ignored and
+ * end-of-life "won't fix", deferred "deferred"); not-affected, DNE → not vulnerable. The
  * signed kernel image (source linux-signed-azure) takes linux-azure's status with its own
  * version: it is that kernel, and UCT tracks no linux-signed-* package.
  */
-export function uctOracle(uct: UctRecord[], packages: Package[]): Expected[] {
+export function uctOracle(uct: UctRecord[], packages: Package[], options: { states?: boolean } = {}): Expected[] {
   const signed = (p: Package): boolean => p.source!.name === 'linux-signed-azure';
   const bySource = new Map<string, Package[]>();
   for (const p of packages) {
@@ -172,7 +180,9 @@ export function uctOracle(uct: UctRecord[], packages: Package[]): Expected[] {
         if (e.status === 'released' && e.note) {
           if (lt.get(`${version(p)}\0${e.note}`)) out.push({ key, fixedVersion: e.note, why: `released ${e.note}, installed ${version(p)}` });
         } else if (e.status === 'released' || UCT_UNFIXED.has(e.status)) {
-          out.push({ key, why: e.status });
+          // With `states` (data that keeps UCT's words): ignored is "won't fix", deferred is deferred.
+          const state = options.states ? UCT_STATES[e.status] ?? 'affected' : 'affected';
+          out.push({ key, state, why: e.status });
         }
       }
     }

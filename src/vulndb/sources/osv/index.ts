@@ -20,7 +20,9 @@
  *   usable range and no `versions[]` is malformed.
  * - State: `fixed` when every range has a fixed version, `affected` otherwise. OSV has no
  *   "won't fix" (Canonical folds needed / deferred / ignored into "no fixed event", see
- *   canonical/ubuntu-security-notices#7), so OSV never yields `wont-fix`.
+ *   canonical/ubuntu-security-notices#7), so OSV never yields `wont-fix`; the Ubuntu CVE
+ *   Tracker source (sources/ubuntu-uct) has those states. One exception: a Debian entry with no
+ *   fix whose `ecosystem_specific.urgency` is "unimportant" becomes `unimportant`.
  * - Vendor severity: Ubuntu `ecosystem_specific.ubuntu_priority` or a record `severity[]` of
  *   type "Ubuntu" (schema 1.7 records); Debian `ecosystem_specific.urgency`.
  * - `severity[]` CVSS_V2 / CVSS_V3 / CVSS_V4 vectors: 2.0 / 3.x scores computed (cvss.ts).
@@ -325,6 +327,12 @@ function normalizeAffected(entry: unknown, where: string, tally: Tally, recordSe
   if (versions.length > 0) out.versions = versions;
   const vendor = entryVendorSeverity(entry, ecosystem) ?? (ecosystem.startsWith('Ubuntu') ? recordSeverity : undefined);
   if (vendor) out.vendorSeverity = vendor;
+  // Debian's tracker rates some open issues "unimportant": vulnerable, no fix planned. Only an
+  // entry without a fix says so; a fixed range stays fixed.
+  if (vendor?.source === 'debian' && state === 'affected' && vendor.level.replace(/\*+$/, '').trim().toLowerCase() === 'unimportant') {
+    out.state = 'unimportant';
+    out.vendorStatus = { source: 'debian', status: 'unimportant', note: 'Debian security tracker urgency: unimportant' };
+  }
   return out;
 }
 
