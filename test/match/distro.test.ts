@@ -157,6 +157,30 @@ describe('distro matcher: Debian 12 (bookworm fixture records)', () => {
     const [f] = matchInventory(inventory(os('debian', '12'), [deb('linux-libc-dev', '6.1.176-1', ['linux', '6.1.176-1'])], kernel), memoryDb({ advisories: [a] })).findings;
     assert.equal(f?.kernel, undefined);
   });
+  it('kernel CVEs: one finding per (CVE, installed kernel) listing the image, metapackage, headers and linux-libc-dev of that build; another installed kernel gets its own', () => {
+    // Debian 12 tracker CVE-2024-26739 (linux, unfixed in bookworm at 6.1.176-1); the fixture's kernel packages plus an older kernel.
+    const a = advisory({ id: 'CVE-2024-26739', affected: [{ namespace: D, name: 'linux', state: 'affected', ranges: [{}] }] });
+    const image = deb('linux-image-6.1.0-50-cloud-amd64', '6.1.176-1', ['linux-signed-amd64', '6.1.176+1']);
+    const meta = deb('linux-image-cloud-amd64', '6.1.176-1', ['linux-signed-amd64', '6.1.176+1']);
+    const headers = deb('linux-headers-6.1.0-50-cloud-amd64', '6.1.176-1', ['linux', '6.1.176-1']);
+    const libc = deb('linux-libc-dev', '6.1.176-1', ['linux', '6.1.176-1']);
+    const old = deb('linux-image-6.1.0-49-cloud-amd64', '6.1.175-1', ['linux-signed-amd64', '6.1.175+1']);
+    const base = deb('linux-base', '4.12.1~deb12u1', ['linux-base', '4.12.1~deb12u1']);
+    const kernel = { installed: [{ release: '6.1.0-50-cloud-amd64', hasModules: true, evidence: [] }, { release: '6.1.0-49-cloud-amd64', hasModules: true, evidence: [] }], bootDefault: '6.1.0-50-cloud-amd64' };
+    const r = matchInventory(inventory(os('debian', '12'), [libc, meta, headers, base, image, old], kernel), memoryDb({ advisories: [a] }));
+    assert.deepEqual(r.findings.map((f) => f.id).sort(), ['CVE-2024-26739|kernel:6.1.0-49-cloud-amd64', 'CVE-2024-26739|kernel:6.1.0-50-cloud-amd64']);
+    const boot = r.findings.find((f) => f.kernel?.bootsByDefault)!;
+    assert.deepEqual(boot.kernel, { release: '6.1.0-50-cloud-amd64', bootsByDefault: true });
+    assert.equal(boot.package.name, image.name, 'the kernel image is the finding\'s package');
+    assert.deepEqual(boot.packages!.map((p) => p.name), [image.name, headers.name, meta.name, libc.name], 'carrier first, then by name');
+    assert.deepEqual(boot.evidence.packages!.map((p) => [p.packageId, p.carriesKernel, p.comparedName, p.comparedVersion]), [
+      [image.id, true, 'linux', '6.1.176-1'], [headers.id, false, 'linux', '6.1.176-1'], [meta.id, false, 'linux', '6.1.176-1'], [libc.id, false, 'linux', '6.1.176-1'],
+    ]);
+    assert.equal(boot.evidence.package.length, 4, 'every package record is evidence');
+    const other = r.findings.find((f) => f.kernel?.bootsByDefault === false)!;
+    assert.deepEqual(other.packages!.map((p) => p.name), [old.name]);
+    assert.deepEqual(other.kernel, { release: '6.1.0-49-cloud-amd64', bootsByDefault: false });
+  });
   it('a version that does not parse is counted and named, not silently skipped', () => {
     const a = advisory({ id: 'CVE-2099-0007', affected: [{ namespace: D, name: 'bash', ranges: [{ introduced: '0', fixed: '5.3-1' }] }] });
     const r = matchInventory(inventory(os('debian', '12'), [deb('bash', 'not a version', ['bash', 'not a version']), deb('dash', '0.5.12-2')]), memoryDb({ advisories: [a] }));
