@@ -9,7 +9,7 @@ import { hullscanVersion } from '../../inventory/sbom/common.ts';
 import type { NodeIdentity } from '../../inventory/index.ts';
 import type { ScanResult } from '../../scan/result.ts';
 import { isReportFormat, renderReport, REPORT_FORMATS } from '../../report/index.ts';
-import { exitCodeFor, loadIgnoreFile, loadVex, parseSeverities, type Policy } from '../../scan/policy.ts';
+import { exitCodeFor, loadIgnoreFile, loadVex, parseFixStates, parseSeverities, type Policy } from '../../scan/policy.ts';
 import { SCANNERS, type ScannerId } from '../../scan/result.ts';
 import { scanTarget } from '../../scan/scan.ts';
 import { UsageError } from '../../util/errors.ts';
@@ -29,6 +29,7 @@ Options:
   --output FILE         Write the report to FILE instead of stdout
   --severity LIST       Keep only these severities (critical,high,medium,low,negligible,unknown)
   --ignore-unfixed      Drop findings without a fixed version
+  --ignore-status LIST  Drop these fix states (wont-fix,deferred,unimportant,affected,fixed)
   --ignorefile FILE     Ignore list: YAML (id, package, reason, expires), .trivyignore.yaml or lines
   --vex FILE            OpenVEX document; not_affected / fixed statements suppress (repeatable)
   --exit-code N         Exit with N when findings remain after filters or alerts exist (default 0)
@@ -85,6 +86,7 @@ export async function scanCommand(args: string[], io: ScanIo): Promise<number> {
       output: { type: 'string' },
       severity: { type: 'string' },
       'ignore-unfixed': { type: 'boolean', default: false },
+      'ignore-status': { type: 'string' },
       'exit-code': { type: 'string', default: '0' },
       ignorefile: { type: 'string' },
       vex: { type: 'string', multiple: true },
@@ -113,6 +115,7 @@ export async function scanCommand(args: string[], io: ScanIo): Promise<number> {
   const malware = scanners.includes('malware') ? malwareOptionsFrom(values) : undefined;
   const policy: Policy = { ignoreUnfixed: values['ignore-unfixed'] };
   if (values.severity !== undefined) policy.severities = parseSeverities(values.severity);
+  if (values['ignore-status'] !== undefined) policy.ignoreStates = parseFixStates(values['ignore-status']);
   if (values.ignorefile !== undefined) {
     policy.ignore = await loadIgnoreFile(values.ignorefile);
     policy.ignorefile = values.ignorefile;
