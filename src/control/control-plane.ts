@@ -125,7 +125,8 @@ export class ControlPlane {
     try {
       st = statSync(this.dbPath);
     } catch {
-      return undefined;
+      // Replaced right now (or removed): keep reading the open copy rather than failing node scans.
+      return this.#db?.db;
     }
     if (this.#db && this.#db.ino === st.ino && this.#db.mtimeMs === st.mtimeMs) return this.#db.db;
     const db = openVulnDb(this.dbPath);

@@ -87,6 +87,7 @@ Options:
   --cve ID              One vulnerability (every node it affects)
   --severity LIST       critical,high,medium,low,negligible,unknown
   --all                 Include resolved findings
+  --limit N             Show the first N rows of the table (the summary counts all)
 ${FORMAT_HELP}
 ${COMMON_HELP}
 `;
@@ -426,7 +427,7 @@ function parseSeverityList(v: string): string[] {
 async function findings(args: string[], io: CliIo): Promise<number> {
   const { values: v, positionals } = parseOptions({
     args, allowPositionals: true,
-    options: { ...COMMON_SPEC, account: { type: 'string' }, cluster: { type: 'string' }, pool: { type: 'string' }, node: { type: 'string' }, cve: { type: 'string' }, severity: { type: 'string' }, all: { type: 'boolean', default: false } },
+    options: { ...COMMON_SPEC, account: { type: 'string' }, cluster: { type: 'string' }, pool: { type: 'string' }, node: { type: 'string' }, cve: { type: 'string' }, severity: { type: 'string' }, all: { type: 'boolean', default: false }, limit: { type: 'string' } },
   });
   if (v.help) {
     io.out(FINDINGS_HELP);
@@ -447,11 +448,13 @@ async function findings(args: string[], io: CliIo): Promise<number> {
     if (fmt === 'json') return io.out(json(list.map(findingJson)));
     io.out(findingsSummary(list, v.all) + '\n');
     if (list.length === 0) return;
-    const rows = list.map((f) => [
+    const limit = positiveInt('limit', v.limit, 10_000_000) ?? list.length;
+    const rows = list.slice(0, limit).map((f) => [
       f.finding.severity.toUpperCase(), f.finding.vulnerabilityId, f.finding.package.name, f.finding.package.version,
       f.finding.fixedVersion ?? (f.finding.state === 'wont-fix' ? "won't fix" : 'no fix yet'), `${f.ref.cluster}/${f.ref.nodePool}/${f.ref.node}`, f.firstSeen.slice(0, 10), f.resolvedAt ? `resolved ${f.resolvedAt.slice(0, 10)}` : '',
     ]);
     io.out('\n' + renderTable(['SEVERITY', 'VULNERABILITY', 'PACKAGE', 'INSTALLED', 'FIXED IN', 'CLUSTER/POOL/NODE', 'FIRST SEEN', ''], rows));
+    if (list.length > limit) io.out(`… and ${list.length - limit} more (--limit, or --format json for all)\n`);
   });
   return 0;
 }
