@@ -167,8 +167,9 @@ function format(v: Common): 'table' | 'json' {
   return v.format;
 }
 
+/** Indented on a terminal; compact when piped (a fleet's findings run to hundreds of MB indented). */
 function json(v: unknown): string {
-  return JSON.stringify(v, null, 2) + '\n';
+  return (process.stdout.isTTY ? JSON.stringify(v, null, 2) : JSON.stringify(v)) + '\n';
 }
 
 function positiveInt(name: string, v: string | undefined, max: number): number | undefined {
