@@ -8,6 +8,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseNodeImage } from '../catalog/index.ts';
+import { awsAccountSchema, azureAccountSchema, kubernetesAccountSchema, type AwsAccountConfig, type AzureAccountConfig, type KubernetesAccountConfig } from '../cloud/config.ts';
 import type { DiscoveredCluster } from '../store/fleet-store.ts';
 import { PROVIDERS, type AccountSettings, type Provider } from '../store/index.ts';
 import { UsageError } from '../util/errors.ts';
@@ -72,6 +73,10 @@ const accountSchema = z
     externalId: z.string().optional(),
     settings: settingsSchema.optional(),
     clusters: z.array(clusterSchema).optional(),
+    /** Provider settings (docs/cloud-providers.md); credentials come from the process environment. */
+    azure: azureAccountSchema.optional(),
+    aws: awsAccountSchema.optional(),
+    kubernetes: kubernetesAccountSchema.optional(),
   })
   .strict();
 
@@ -86,6 +91,10 @@ export interface AccountConfig {
   settings?: Partial<AccountSettings>;
   /** Local provider: the clusters the file describes, disks resolved to absolute paths or URLs. */
   clusters?: DiscoveredCluster[];
+  /** Cloud providers: where to look (file paths resolved against the file). */
+  azure?: AzureAccountConfig;
+  aws?: AwsAccountConfig;
+  kubernetes?: KubernetesAccountConfig;
 }
 
 export interface Environment {
@@ -148,6 +157,12 @@ export function parseEnvironment(text: string, base: string, path = '(environmen
       }
     }
     if (a.clusters !== undefined) acc.clusters = a.clusters.map((c) => toCluster(c, base, `${path}: account '${a.id}'`));
+    if ((a.azure !== undefined && a.provider !== 'azure') || (a.aws !== undefined && a.provider !== 'aws')) throw new UsageError(`environment file ${path}: account '${a.id}': ${a.azure !== undefined ? 'azure' : 'aws'} settings on a ${a.provider} account`);
+    if (a.provider === 'azure' && a.azure === undefined) throw new UsageError(`environment file ${path}: account '${a.id}': an azure account needs azure: { subscriptionId }`);
+    if (a.provider === 'aws' && a.aws === undefined) throw new UsageError(`environment file ${path}: account '${a.id}': an aws account needs aws: { region }`);
+    if (a.azure !== undefined) acc.azure = { ...a.azure, ...(a.azure.caFile !== undefined && { caFile: resolve(base, a.azure.caFile) }) };
+    if (a.aws !== undefined) acc.aws = { ...a.aws, ...(a.aws.caFile !== undefined && { caFile: resolve(base, a.aws.caFile) }) };
+    if (a.kubernetes !== undefined) acc.kubernetes = { ...a.kubernetes, ...(a.kubernetes.kubeconfig !== undefined && { kubeconfig: resolve(base, a.kubernetes.kubeconfig) }) };
     accounts.push(acc);
   }
   return { path, accounts };

@@ -207,7 +207,7 @@ async function scanFromDisk(scan: NodeScan, ctx: NodeContext, deps: NodeScanDeps
       db,
       node: identity,
       ...(malware !== undefined && { malware }),
-      ...((target.options !== undefined || deps.targetOptions !== undefined) && { target: { ...(deps.targetOptions ?? {}), ...(target.options ?? {}) } }),
+      ...((target.options !== undefined || deps.targetOptions !== undefined) && { target: mergeTargetOptions(deps.targetOptions, target.options) }),
       signal: abort.signal,
       reuse: async (fp) => {
         // Another node scan of this process is reading an image with this fingerprint right now: wait for its inventory.
@@ -285,6 +285,13 @@ async function scanFromDisk(scan: NodeScan, ctx: NodeContext, deps: NodeScanDeps
     }
     await deleteSnapshot(provider, snapshot, lease.id, deps, log);
   }
+}
+
+/** The control plane's target options (URL policy) with the provider's (a CA, a BlockSource): `http` merged, not replaced. */
+function mergeTargetOptions(base: TargetOptions | undefined, provider: TargetOptions | undefined): TargetOptions {
+  const out: TargetOptions = { ...(base ?? {}), ...(provider ?? {}) };
+  if (base?.http !== undefined || provider?.http !== undefined) out.http = { ...(base?.http ?? {}), ...(provider?.http ?? {}) };
+  return out;
 }
 
 async function missing(path: string): Promise<boolean> {
