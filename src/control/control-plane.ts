@@ -90,7 +90,7 @@ export class ControlPlane {
     this.dbPath = resolve(o.dbPath ?? join(o.dataDir, 'vuln.db'));
     this.log = o.log ?? silentLogger();
     this.#catalog = o.catalog ?? loadCatalog();
-    this.#providers = createProviders({ dataDir: o.dataDir, localClusters: () => this.#localClusters() });
+    this.#providers = createProviders({ dataDir: o.dataDir, localClusters: () => this.#localClusters(), cloudAccounts: () => this.#env?.accounts ?? [] });
   }
 
   static async open(o: ControlPlaneOptions): Promise<ControlPlane> {
