@@ -8,7 +8,7 @@
  * a managed disk in.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -20,13 +20,12 @@ import { importFeeds } from '../../src/vulndb/store.ts';
 import { aksNodeImage } from '../fixtures/aks-node.ts';
 import { fixtureOrSkip } from '../fixtures/node-image.ts';
 import { azuriteOrSkip, type RunningAzurite } from '../helpers/azurite.ts';
-import { testCertificate } from '../helpers/tls.ts';
-import { ARM_TOKEN, startArmServer, type ArmCluster, type ArmServer } from './servers/arm.ts';
+import { ARM_TOKEN, startArmServer, type ArmCluster } from './servers/arm.ts';
+import { azureEnv, SUBSCRIPTION } from './servers/azure-env.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const UBUNTU = 'AKSUbuntu-2204gen2containerd';
 const FEEDS = ['data/vulndb/ubuntu-22.04.osv.aks-slice.jsonl.gz', 'data/vulndb/known_exploited_vulnerabilities.json.gz'].map((f) => join(REPO, f));
-export const SUBSCRIPTION = '00000000-0000-0000-0000-0000000000a1';
 
 let work: string;
 let dbPath: string;
@@ -66,17 +65,6 @@ function clusters(vhd: string): ArmCluster[] {
       ],
     },
   ];
-}
-
-export function azureEnv(path: string, arm: ArmServer, extra: Record<string, unknown> = {}): void {
-  const account = {
-    id: 'sub-prod',
-    provider: 'azure',
-    name: 'Production',
-    settings: { agentlessScanning: true },
-    azure: { subscriptionId: arm.subscription, endpoint: arm.endpoint, caFile: testCertificate().certFile, pollIntervalMs: 5, retryDelayMs: 20, ...extra },
-  };
-  writeFileSync(path, JSON.stringify({ accounts: [account] }, null, 2));
 }
 
 describe('azure provider against ARM + Azurite', () => {
