@@ -32,7 +32,9 @@ export const LAYERS = {
   // Runs: discover → node scans → publish; re-match on a data update (match/ + vulndb/, no disk).
   control: ['cloud', 'jobs', 'scan', 'catalog', 'store', 'match', 'vulndb', 'util'],
   // Recommendations, findings, remediation (from the node-image catalogue), exemptions, history.
-  service: ['store', 'catalog', 'util'],
+  // Remediation and the candidate-image gate match a catalogue image's package list with the
+  // engine's matcher (match/) against the vulnerability database (vulndb/): no disk is read.
+  service: ['store', 'catalog', 'match', 'vulndb', 'util'],
   api: ['service', 'control', 'util'],
   // The CLI: engine commands through scan/ and report/, fleet commands through control/ and
   // service/, and the store it opens for them.

@@ -9,4 +9,5 @@ export type { SqlDriver, SqlExecutor, SqlValue, Dialect } from './driver.ts';
 export { ConflictError, StoreError } from './driver.ts';
 export * from './model.ts';
 export { FleetStore } from './fleet-store.ts';
+export { SecurityStore } from './security-store.ts';
 export { openStore, type StoreLocation } from './open.ts';

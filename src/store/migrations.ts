@@ -229,6 +229,89 @@ CREATE TABLE store_meta (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'security views: exemptions, alert suppression rules, alert status history, recommendation thresholds; indexes of the Findings list and the CVE pane',
+    sql: `
+CREATE TABLE exemptions (
+  id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts(id),
+  cluster_id TEXT,
+  pool_id TEXT,
+  node_id TEXT,
+  scope_label TEXT NOT NULL,
+  vulnerability_pattern TEXT,
+  package_pattern TEXT,
+  reason TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  note TEXT,
+  expires_at TEXT,
+  created_by TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  removed_by TEXT,
+  removed_at TEXT
+);
+CREATE INDEX exemptions_account ON exemptions (account_id, removed_at);
+CREATE TABLE alert_suppressions (
+  id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts(id),
+  cluster_id TEXT,
+  pool_id TEXT,
+  node_id TEXT,
+  scope_label TEXT NOT NULL,
+  path_glob TEXT,
+  rule TEXT,
+  sha256 TEXT,
+  reason TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT,
+  removed_by TEXT,
+  removed_at TEXT
+);
+CREATE INDEX alert_suppressions_account ON alert_suppressions (account_id, removed_at);
+CREATE TABLE alert_status_history (
+  alert_id TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  status TEXT NOT NULL,
+  reason TEXT,
+  changed_by TEXT NOT NULL,
+  changed_at TEXT NOT NULL,
+  PRIMARY KEY (alert_id, seq)
+);
+CREATE TABLE security_settings (
+  account_id TEXT PRIMARY KEY REFERENCES accounts(id),
+  severity_threshold TEXT NOT NULL,
+  changed_by TEXT NOT NULL,
+  changed_at TEXT NOT NULL
+);
+CREATE TABLE finding_rollup (
+  pool_id TEXT NOT NULL,
+  vulnerability_id TEXT NOT NULL,
+  account_id TEXT NOT NULL,
+  cluster_id TEXT NOT NULL,
+  severity_rank INTEGER NOT NULL,
+  findings BIGINT NOT NULL,
+  exempt_findings BIGINT NOT NULL,
+  nodes BIGINT NOT NULL,
+  fixable INTEGER NOT NULL,
+  first_seen TEXT NOT NULL,
+  packages TEXT NOT NULL,
+  states TEXT NOT NULL,
+  fixed_versions TEXT NOT NULL,
+  PRIMARY KEY (pool_id, vulnerability_id)
+);
+CREATE INDEX finding_rollup_vuln ON finding_rollup (vulnerability_id, severity_rank);
+CREATE TABLE finding_rollup_state (
+  pool_id TEXT PRIMARY KEY,
+  stamp TEXT NOT NULL,
+  affected_nodes TEXT NOT NULL,
+  built_at TEXT NOT NULL
+);
+CREATE INDEX findings_pool_open ON findings (pool_id, resolved_at, vulnerability_id, node_id, severity_rank, first_seen, fixed_version, package_name, state);
+CREATE INDEX findings_cluster_history ON findings (cluster_id, severity_rank, first_seen, resolved_at)
+`,
+  },
 ];
 
 export function migrationSql(m: Migration, dialect: Dialect): string {
