@@ -9,12 +9,14 @@
  * queries and tables); remediation matches catalogue images (catalog/) with the engine's
  * matcher (match/) against the vulnerability database (vulndb/). It never reads a disk.
  */
-import { loadCatalog, type NodeImageCatalog } from '../catalog/index.ts';
+import { existsSync } from 'node:fs';
+import { catalogInventory, loadCatalog, type NodeImageCatalog } from '../catalog/index.ts';
 import type { Inventory } from '../inventory/index.ts';
 import type { AlertStatus, FleetStore } from '../store/index.ts';
 import type { StoredAlert } from '../store/fleet-store.ts';
 import { SecurityStore, type Exemption, type Suppression } from '../store/security-store.ts';
 import type { VulnDb } from '../vulndb/index.ts';
+import { openVulnDb } from '../vulndb/store.ts';
 import * as alerts from './alerts.ts';
 import { loadFleet, type FleetView, type ResourceFilter } from './context.ts';
 import { ServiceError } from './errors.ts';
@@ -45,6 +47,8 @@ export interface SecurityServiceOptions {
   catalog?: NodeImageCatalog;
   /** The vulnerability database, for remediation, the image gate and the CVE pane's references. */
   vulnDb?: () => VulnDb | undefined;
+  /** Or its path: opened when first needed (when it exists), closed by close(). */
+  dbPath?: string;
   now?: () => Date;
 }
 
@@ -54,6 +58,7 @@ export class SecurityService {
   readonly security: SecurityStore;
   readonly #o: SecurityServiceOptions;
   #catalog: NodeImageCatalog | undefined;
+  #opened: VulnDb | undefined;
 
   constructor(o: SecurityServiceOptions) {
     this.store = o.store;
@@ -70,8 +75,20 @@ export class SecurityService {
     return (this.#o.now ?? (() => new Date()))().toISOString();
   }
 
+  #vulnDb(): VulnDb | undefined {
+    if (this.#o.vulnDb !== undefined) return this.#o.vulnDb();
+    if (this.#opened === undefined && this.#o.dbPath !== undefined && existsSync(this.#o.dbPath)) this.#opened = openVulnDb(this.#o.dbPath);
+    return this.#opened;
+  }
+
+  /** Closes the vulnerability database it opened (not the store: the caller's). */
+  close(): void {
+    this.#opened?.close();
+    this.#opened = undefined;
+  }
+
   #db(): VulnDb {
-    const db = this.#o.vulnDb?.();
+    const db = this.#vulnDb();
     if (db === undefined) throw new ServiceError('no vulnerability database: remediation matches node images against one (hullscan db import / update, or --db PATH)');
     return db;
   }
@@ -106,7 +123,7 @@ export class SecurityService {
   }
 
   async cvePane(id: string, filter: ResourceFilter = {}): Promise<findings.CvePane> {
-    return findings.cvePane(await this.fleet(), this.security, id, filter, this.#o.vulnDb?.());
+    return findings.cvePane(await this.fleet(), this.security, id, filter, this.#vulnDb());
   }
 
   // -- remediation --
@@ -127,7 +144,6 @@ export class SecurityService {
     }
     const img = this.catalog.get(family, version);
     if (img === undefined) throw new ServiceError(`${family} ${version} is not in the catalogue`, 'not-found');
-    const { catalogInventory } = await import('../catalog/index.ts');
     return remediation.imageCheck(view, this.security, this.#db(), { label: `${family}-${version}`, inventory: catalogInventory(img), family }, against);
   }
 
