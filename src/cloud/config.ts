@@ -47,6 +47,8 @@ export const awsAccountSchema = z
     blockConcurrency: z.number().int().min(1).max(64).optional(),
     /** EC2 write operations in flight at once for this account (default 4). */
     maxWritesInFlight: z.number().int().min(1).max(64).optional(),
+    /** How often a pending snapshot is polled (default 5 s). */
+    pollIntervalMs: z.number().int().min(1).max(60_000).optional(),
   })
   .strict();
 export type AwsAccountConfig = z.infer<typeof awsAccountSchema>;

@@ -42,7 +42,9 @@ export interface Snapshot {
 
 /** What the engine opens: a target spec (path or URL) with its options; never logged with a query string. */
 export interface SnapshotTarget {
+  /** A path or URL; for a target read through `options.source`, what messages call it. */
   spec: string;
+  /** Target options; `source` is an already-open BlockSource (EBS direct) the engine reads instead of opening `spec`. */
   options?: TargetOptions;
 }
 

@@ -9,12 +9,9 @@
 import { join } from 'node:path';
 import type { Account } from '../store/index.ts';
 import { UnsupportedError, UsageError } from '../util/errors.ts';
-import type { AwsAccountConfig } from './config.ts';
-// AWS is wired in below once cloud/aws/ lands.
-type AwsClientsStub = { config: AwsAccountConfig };
-function awsClients(config: AwsAccountConfig): AwsClientsStub { return { config }; }
-class AwsSnapshotProvider extends LocalSnapshotProvider {}
-class AwsDiscovery extends LocalDiscovery { constructor(_o: unknown) { super(new Map()); } }
+import { awsClients } from './aws/clients.ts';
+import { AwsDiscovery } from './aws/discovery.ts';
+import { AwsSnapshotProvider } from './aws/snapshots.ts';
 import { azureClients } from './azure/clients.ts';
 import { azureCredential } from './azure/credential.ts';
 import { AzureDiscovery } from './azure/discovery.ts';
@@ -65,7 +62,7 @@ export function createProviders(o: ProviderSetOptions): ProviderSet {
     cache = {
       key,
       azure: azure.length > 0 ? new AzureSnapshotProvider(azure.map((a) => ({ clients: azureByAccount.get(a.id)!, config: a.azure! }))) : undefined,
-      aws: aws.length > 0 ? new AwsSnapshotProvider('/nonexistent') : undefined,
+      aws: aws.length > 0 ? new AwsSnapshotProvider(aws.map((a) => ({ account: a.id, clients: awsByAccount.get(a.id)!, config: a.aws! }))) : undefined,
       azureClients: azureByAccount,
       awsClients: awsByAccount,
     };

@@ -65,12 +65,14 @@ export interface NodeScanDeps {
   timeBudgetMs?: number;
   /** Malware engine options beyond the defaults (rule files, clamd socket). */
   malwareOptions?: Parameters<typeof scanNodeDisk>[1]['malware'];
+  /** Always walk and fingerprint every disk (never reuse an inventory by quick key alone). */
+  fullFingerprint?: boolean;
   /** Target options for every snapshot read (e.g. http and private addresses allowed, for labs and tests). */
   targetOptions?: TargetOptions;
   now?: () => Date;
   /** Caches shared across this process's node scans. */
   matches?: Lru<MatchResult>;
-  inventories?: Lru<{ id: string; inventory: Inventory }>;
+  inventories?: Lru<{ id: string; inventory: Inventory; fingerprint?: string }>;
   /** Fingerprints being analyzed by a scan of this process now, and their inventory when done. */
   inflight?: Map<string, { promise: Promise<Inventory | undefined>; resolve: (inv: Inventory | undefined) => void }>;
 }
@@ -230,6 +232,16 @@ async function scanFromDisk(scan: NodeScan, ctx: NodeContext, deps: NodeScanDeps
         }
         return undefined;
       },
+      ...(!deps.fullFingerprint && {
+        reuseByQuickKey: async (key: string) => {
+          const hit = deps.inventories?.get(key) ?? (await deps.store.findInventoryByKey(key));
+          if (!hit) return undefined;
+          deps.inventories?.set(key, hit);
+          reusedId = hit.id;
+          const fingerprint = 'fingerprint' in hit && typeof hit.fingerprint === 'string' ? hit.fingerprint : key;
+          return { inventory: hit.inventory, fingerprint };
+        },
+      }),
       analyzed: (fp, inventory) => {
         const mine = deps.inflight?.get(fp);
         if (mine && claimedFingerprint === fp) mine.resolve(inventory);
@@ -249,6 +261,7 @@ async function scanFromDisk(scan: NodeScan, ctx: NodeContext, deps: NodeScanDeps
       inventory: outcome.reused && reusedId !== undefined ? { id: reusedId } : { fingerprint: outcome.fingerprint, source: 'disk', inventory: result.inventory },
       inventorySource: outcome.reused ? 'reused' : 'disk',
       fingerprint: outcome.fingerprint,
+      ...(outcome.quickKey !== undefined && { quickKey: outcome.quickKey }),
       bytesRead,
       durationMs: now().getTime() - started,
       coverage: result.coverage,
@@ -267,7 +280,7 @@ async function scanFromDisk(scan: NodeScan, ctx: NodeContext, deps: NodeScanDeps
   } catch (err) {
     if (err instanceof ConflictError || err instanceof SnapshotError || abort.signal.aborted) throw abort.signal.aborted && !(err instanceof ConflictError) ? abort.signal.reason : err;
     // A read that failed because the snapshot disappeared is its own reason.
-    if (snapshot !== undefined && !snapshot.inPlace && (await missing(snapshot.ref))) throw new SnapshotError('snapshot-lost', `the snapshot disappeared while it was read (${detailOf(err)})`, { cause: err });
+    if (snapshot !== undefined && snapshot.provider === 'local' && !snapshot.inPlace && (await missing(snapshot.ref))) throw new SnapshotError('snapshot-lost', `the snapshot disappeared while it was read (${detailOf(err)})`, { cause: err });
     if (err instanceof UsageError && /does not exist|no such file/i.test(err.message)) throw new SnapshotError('snapshot-lost', detailOf(err), { cause: err });
     throw err;
   } finally {

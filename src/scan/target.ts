@@ -28,6 +28,8 @@ export interface TargetOptions {
   http?: HttpSourceOptions;
   /** Bytes of chunk cache in front of the source. */
   cacheBytes?: number;
+  /** An already-open medium (a cloud provider's, e.g. EBS direct) read instead of opening the spec; closed with the target. */
+  source?: BlockSource;
 }
 
 export interface OpenedDisk {
@@ -51,6 +53,7 @@ function isUrl(spec: string): boolean {
 /** Opens the bytes of a target (file or URL) with a chunk cache in front. */
 async function openMedium(spec: string, options: TargetOptions): Promise<{ medium: BlockSource; context: ProbeContext }> {
   const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
+  if (options.source !== undefined) return { medium: new CachedSource(options.source, { cacheBytes }), context: {} };
   if (isUrl(spec)) {
     const http = await HttpSource.open(spec, options.http ?? {});
     return { medium: new CachedSource(http, { cacheBytes }), context: {} };
@@ -85,7 +88,7 @@ export async function openDisk(spec: string, options: TargetOptions = {}): Promi
       }
     }
     return {
-      target: isUrl(spec) ? redactTarget(spec) : spec,
+      target: isUrl(spec) && options.source === undefined ? redactTarget(spec) : spec,
       container,
       layout,
       filesystems,
@@ -128,7 +131,7 @@ const ROOT_MARKERS = ['/etc/os-release', '/usr/lib/os-release', '/etc/passwd', '
  * the node's tree (scan/mounts.ts); `mounts: false` reads the one volume alone.
  */
 export async function openTargetFilesystem(spec: string, options: TargetOptions & { volume?: string; mounts?: boolean } = {}): Promise<OpenedFilesystem> {
-  if (!isUrl(spec) && (await stat(spec)).isDirectory()) {
+  if (options.source === undefined && !isUrl(spec) && (await stat(spec)).isDirectory()) {
     const fs = await openDirectory(spec);
     return { fs, volume: undefined, disk: undefined, issues: [], mounts: [], close: () => fs.close() };
   }
