@@ -37,6 +37,14 @@ function fleet(cmd: string): () => Promise<LoadedCommand> {
   };
 }
 
+/** A security-view command (commands/security.ts, issue #13), loaded only when it runs. */
+function security(cmd: string): () => Promise<LoadedCommand> {
+  return async () => {
+    const m = await import('./commands/security.ts');
+    return { help: m.SECURITY_HELPS[cmd]!, run: (args, io) => m.securityCommand(cmd, args, io) };
+  };
+}
+
 /**
  * Every command, in the order of the main help. Adding one is one entry; `load` runs only when
  * the command is used.
@@ -127,7 +135,11 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'run', synopsis: '--once [--config FILE]', summary: 'One discovery + scan cycle of every account with scanning on (cron, CI)', load: fleet('run') },
   { name: 'nodes', synopsis: '', summary: 'Clusters, pools and nodes with their last node scan (or why not scanned)', load: fleet('nodes') },
   { name: 'findings', synopsis: '[--cve ID]', summary: 'Open vulnerability findings of the fleet, per node, with first/last seen', load: fleet('findings') },
-  { name: 'alerts', synopsis: '', summary: 'Malware and package-integrity alerts of the fleet', load: fleet('alerts') },
+  { name: 'alerts', synopsis: '[list|dismiss|resolve|suppress]', summary: 'Malware and package-integrity alerts of the fleet: review, suppression rules', load: fleet('alerts') },
+  { name: 'recommendations', synopsis: '[--by cluster|account]', summary: '"Kubernetes nodes should have vulnerability findings resolved", per cluster', load: security('recommendations') },
+  { name: 'remediation', synopsis: '[--pool P] [--to VERSION]', summary: 'What upgrading each node pool\'s node image fixes, what remains; drifted nodes', load: security('remediation') },
+  { name: 'image check', synopsis: '--catalog VERSION | --disk IMAGE', summary: 'What a candidate node image would fix and introduce on a pool (CI gate)', load: security('image check') },
+  { name: 'exemptions', synopsis: '[list|add|remove]', summary: 'Exempt findings (scope, pattern, reason, owner, expiry) from the recommendation', load: security('exemptions') },
   { name: 'runs', synopsis: '[--run ID]', summary: 'Scan runs and their node scans', load: fleet('runs') },
   { name: 'accounts', synopsis: '[list|set|history]', summary: 'Accounts and their settings ("Agentless scanning for machines", …)', load: fleet('accounts') },
 ];

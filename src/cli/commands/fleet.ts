@@ -14,6 +14,7 @@ import { defaultStoreLocation } from '../../store/open.ts';
 import type { StoredAlert, StoredFinding } from '../../store/fleet-store.ts';
 import { UsageError } from '../../util/errors.ts';
 import { renderTable } from '../table.ts';
+import { ALERTS_SECURITY_HELP, FINDINGS_VIEW_HELP, FINDINGS_VIEW_SPEC, wantsFindingsView } from './security-help.ts';
 
 const COMMON_HELP = `Common options:
   --data DIR            Data directory: the store (hullscan.db), snapshots/, vuln.db
@@ -78,9 +79,12 @@ ${COMMON_HELP}
 `;
 
 export const FINDINGS_HELP = `Usage: hullscan findings [--cluster C] [--pool P] [--node N] [--cve ID] [--severity LIST] [--all] [options]
+       hullscan findings --by cve [--sort KEY] [--kev] [--fix-available] [--package P] [--search T] [--page N] [options]
+       hullscan findings --cve ID [--pane] [options]
 
 Open vulnerability findings of every scanned node (--all: resolved ones too), each with the
-node it is on and when it was first seen, last seen and resolved.
+node it is on and when it was first seen, last seen and resolved. --by cve: the Findings
+list, one row per vulnerability; --cve ID in a table: the CVE pane (every affected resource).
 
 Options:
   --account ID, --cluster NAME, --pool NAME, --node NAME   Filter
@@ -88,20 +92,12 @@ Options:
   --severity LIST       critical,high,medium,low,negligible,unknown
   --all                 Include resolved findings
   --limit N             Show the first N rows of the table (the summary counts all)
+${FINDINGS_VIEW_HELP}
 ${FORMAT_HELP}
 ${COMMON_HELP}
 `;
 
-export const ALERTS_HELP = `Usage: hullscan alerts [--account ID] [--cluster C] [--pool P] [--node N] [--all] [options]
-
-Malware and package-integrity alerts: active and dismissed ones (--all: resolved too).
-
-Options:
-  --account ID, --cluster NAME, --pool NAME, --node NAME   Filter
-  --all                 Include resolved alerts
-${FORMAT_HELP}
-${COMMON_HELP}
-`;
+export const ALERTS_HELP = ALERTS_SECURITY_HELP;
 
 export const RUNS_HELP = `Usage: hullscan runs [--account ID] [--run ID] [--limit N] [options]
 
@@ -428,13 +424,15 @@ function parseSeverityList(v: string): string[] {
 async function findings(args: string[], io: CliIo): Promise<number> {
   const { values: v, positionals } = parseOptions({
     args, allowPositionals: true,
-    options: { ...COMMON_SPEC, account: { type: 'string' }, cluster: { type: 'string' }, pool: { type: 'string' }, node: { type: 'string' }, cve: { type: 'string' }, severity: { type: 'string' }, all: { type: 'boolean', default: false }, limit: { type: 'string' } },
+    options: { ...COMMON_SPEC, account: { type: 'string' }, cluster: { type: 'string' }, pool: { type: 'string' }, node: { type: 'string' }, cve: { type: 'string' }, severity: { type: 'string' }, all: { type: 'boolean', default: false }, limit: { type: 'string' }, ...FINDINGS_VIEW_SPEC },
   });
   if (v.help) {
     io.out(FINDINGS_HELP);
     return 0;
   }
   if (positionals.length) throw new ArgumentError(`findings takes no arguments, got '${positionals[0]}'`);
+  // The Findings list (--by cve) and the CVE pane (--cve ID as a table, or --pane): the security views.
+  if (wantsFindingsView(v)) return (await import('./security.ts')).findingsView(v, io);
   const fmt = format(v);
   await withStore(v, async (store) => {
     const list = await store.listFindings({
@@ -473,27 +471,8 @@ export function findingsSummary(list: readonly StoredFinding[], all: boolean): s
 }
 
 async function alerts(args: string[], io: CliIo): Promise<number> {
-  const { values: v, positionals } = parseOptions({ args, allowPositionals: true, options: { ...COMMON_SPEC, account: { type: 'string' }, cluster: { type: 'string' }, pool: { type: 'string' }, node: { type: 'string' }, all: { type: 'boolean', default: false } } });
-  if (v.help) {
-    io.out(ALERTS_HELP);
-    return 0;
-  }
-  if (positionals.length) throw new ArgumentError(`alerts takes no arguments, got '${positionals[0]}'`);
-  const fmt = format(v);
-  await withStore(v, async (store) => {
-    const list = await store.listAlerts({
-      statuses: v.all ? ['active', 'dismissed', 'resolved'] : ['active', 'dismissed'],
-      ...(v.account !== undefined && { account: v.account }),
-      ...(v.cluster !== undefined && { cluster: v.cluster }),
-      ...(v.pool !== undefined && { pool: v.pool }),
-      ...(v.node !== undefined && { node: v.node }),
-    });
-    if (fmt === 'json') return io.out(json(list.map(alertJson)));
-    if (list.length === 0) return io.out('no alerts\n');
-    const rows = list.map((a) => [a.alert.severity.toUpperCase(), a.status, a.alert.kind, `${a.alert.engine}: ${a.alert.rule}`, a.alert.path, a.alert.sha256.slice(0, 16), `${a.ref.cluster}/${a.ref.nodePool}/${a.ref.node}`, a.firstSeen.slice(0, 10)]);
-    io.out(renderTable(['SEVERITY', 'STATUS', 'KIND', 'DETECTION', 'PATH', 'SHA-256', 'CLUSTER/POOL/NODE', 'FIRST SEEN'], rows));
-  });
-  return 0;
+  // Review (dismiss / resolve / suppression rules) and the list with suppression rules applied: the security views.
+  return (await import('./security.ts')).alertsCommand(args, io);
 }
 
 async function runs(args: string[], io: CliIo): Promise<number> {
