@@ -37,12 +37,15 @@ test('every real slice imports with the record counts the raw files have; malfor
       'epss_scores-2026-08-16.csv.gz': ['epss', 405, 0, 0, 405, 0],
       'v3.21-main.json.gz': ['alpine-secdb', 2455, 2524, 0, 0, 1],
       'vedge-community.json.gz': ['alpine-secdb', 4082, 5432, 0, 0, 4],
+      // One advisory per CVE, one affected entry per jammy / esm-apps/jammy package entry.
+      'uct-jammy.sample.jsonl': ['ubuntu-uct', 10, 42, 0, 0, 0],
+      'uct-jammy.slice.jsonl.gz': ['ubuntu-uct', 359, 389, 0, 0, 0],
     },
   );
   const v = openVulnDb(db);
   t.after(() => v.close());
   const status = v.status();
-  assert.equal(status.schemaVersion, 1);
+  assert.equal(status.schemaVersion, 2);
   assert.equal(status.kevEntries, 103);
   assert.equal(status.epssScores, 405);
   assert.equal(status.epssDate, '2026-08-16');
