@@ -60,7 +60,7 @@ export function parseExpiry(s: string): string {
 
 function checkPattern(kind: string, p: string | undefined): void {
   if (p === undefined) return;
-  if (p === '' || p.length > MAX_PATTERN_CHARS || /[\u0000-\u001f]/.test(p)) throw new ServiceError(`${kind} pattern must be 1..${MAX_PATTERN_CHARS} printable characters`);
+  if (p === '' || p.length > MAX_PATTERN_CHARS || [...p].some((c) => c.charCodeAt(0) < 0x20)) throw new ServiceError(`${kind} pattern must be 1..${MAX_PATTERN_CHARS} printable characters`);
 }
 
 export async function addExemption(view: FleetView, security: SecurityStore, r: ExemptionRequest): Promise<Exemption> {

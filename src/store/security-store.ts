@@ -237,11 +237,26 @@ function exemptExpr(exemptions: readonly Exemption[], dialect: Dialect): { sql: 
   const ors = exemptions.map((e) => {
     const and = ['f.account_id = ?'];
     params.push(e.scope.account);
-    if (e.scope.cluster !== undefined) and.push('f.cluster_id = ?'), params.push(e.scope.cluster);
-    if (e.scope.pool !== undefined) and.push('f.pool_id = ?'), params.push(e.scope.pool);
-    if (e.scope.node !== undefined) and.push('f.node_id = ?'), params.push(e.scope.node);
-    if (e.vulnerability !== undefined) and.push(`f.vulnerability_id ${like} ? ESCAPE '\\'`), params.push(globToLike(e.vulnerability));
-    if (e.package !== undefined) and.push(`f.package_name ${like} ? ESCAPE '\\'`), params.push(globToLike(e.package));
+    if (e.scope.cluster !== undefined) {
+      and.push('f.cluster_id = ?');
+      params.push(e.scope.cluster);
+    }
+    if (e.scope.pool !== undefined) {
+      and.push('f.pool_id = ?');
+      params.push(e.scope.pool);
+    }
+    if (e.scope.node !== undefined) {
+      and.push('f.node_id = ?');
+      params.push(e.scope.node);
+    }
+    if (e.vulnerability !== undefined) {
+      and.push(`f.vulnerability_id ${like} ? ESCAPE '\\'`);
+      params.push(globToLike(e.vulnerability));
+    }
+    if (e.package !== undefined) {
+      and.push(`f.package_name ${like} ? ESCAPE '\\'`);
+      params.push(globToLike(e.package));
+    }
     return `(${and.join(' AND ')})`;
   });
   return { sql: `(CASE WHEN ${ors.join(' OR ')} THEN 1 ELSE 0 END)`, params };
@@ -266,8 +281,14 @@ function scopeWhere(scope: FindingScope, dialect: Dialect): { sql: string; param
   inList('f.node_id', scope.nodeIds);
   inList('f.node_id', scope.excludeNodeIds, true);
   inList('f.severity_rank', scope.severityRanks);
-  if (scope.vulnerabilityId !== undefined) where.push('f.vulnerability_id = ?'), params.push(scope.vulnerabilityId);
-  if (scope.packageName !== undefined) where.push('f.package_name = ?'), params.push(scope.packageName);
+  if (scope.vulnerabilityId !== undefined) {
+      where.push('f.vulnerability_id = ?');
+      params.push(scope.vulnerabilityId);
+    }
+  if (scope.packageName !== undefined) {
+      where.push('f.package_name = ?');
+      params.push(scope.packageName);
+    }
   if (scope.fixAvailable === true) where.push('f.fixed_version IS NOT NULL');
   if (scope.fixAvailable === false) where.push('f.fixed_version IS NULL');
   if (scope.kev === true) where.push('f.vulnerability_id IN (SELECT id FROM vulnerabilities WHERE kev IS NOT NULL)');
@@ -524,7 +545,10 @@ export class SecurityStore {
   async listExemptions(filter: { account?: string; includeRemoved?: boolean } = {}): Promise<Exemption[]> {
     const where: string[] = [];
     const params: SqlValue[] = [];
-    if (filter.account !== undefined) where.push('account_id = ?'), params.push(filter.account);
+    if (filter.account !== undefined) {
+      where.push('account_id = ?');
+      params.push(filter.account);
+    }
     if (!filter.includeRemoved) where.push('removed_at IS NULL');
     const rows = await this.driver.all<ExemptionRow>(`SELECT * FROM exemptions ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC, id`, params);
     return rows.map(exemptionOf);
@@ -556,7 +580,10 @@ export class SecurityStore {
   async listSuppressions(filter: { account?: string; includeRemoved?: boolean } = {}): Promise<Suppression[]> {
     const where: string[] = [];
     const params: SqlValue[] = [];
-    if (filter.account !== undefined) where.push('account_id = ?'), params.push(filter.account);
+    if (filter.account !== undefined) {
+      where.push('account_id = ?');
+      params.push(filter.account);
+    }
     if (!filter.includeRemoved) where.push('removed_at IS NULL');
     const rows = await this.driver.all<SuppressionRow>(`SELECT * FROM alert_suppressions ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC, id`, params);
     return rows.map(suppressionOf);
@@ -575,13 +602,34 @@ export class SecurityStore {
     const like = likeOp(this.driver.dialect);
     const where = ["status = 'active'", 'account_id = ?'];
     const params: SqlValue[] = [rule.scope.account];
-    if (!options.existing) where.push('first_seen >= ?'), params.push(rule.createdAt);
-    if (rule.scope.cluster !== undefined) where.push('cluster_id = ?'), params.push(rule.scope.cluster);
-    if (rule.scope.pool !== undefined) where.push('pool_id = ?'), params.push(rule.scope.pool);
-    if (rule.scope.node !== undefined) where.push('node_id = ?'), params.push(rule.scope.node);
-    if (rule.pathGlob !== undefined) where.push(`path ${like} ? ESCAPE '\\'`), params.push(globToLike(rule.pathGlob));
-    if (rule.rule !== undefined) where.push('rule = ?'), params.push(rule.rule);
-    if (rule.sha256 !== undefined) where.push('sha256 = ?'), params.push(rule.sha256);
+    if (!options.existing) {
+      where.push('first_seen >= ?');
+      params.push(rule.createdAt);
+    }
+    if (rule.scope.cluster !== undefined) {
+      where.push('cluster_id = ?');
+      params.push(rule.scope.cluster);
+    }
+    if (rule.scope.pool !== undefined) {
+      where.push('pool_id = ?');
+      params.push(rule.scope.pool);
+    }
+    if (rule.scope.node !== undefined) {
+      where.push('node_id = ?');
+      params.push(rule.scope.node);
+    }
+    if (rule.pathGlob !== undefined) {
+      where.push(`path ${like} ? ESCAPE '\\'`);
+      params.push(globToLike(rule.pathGlob));
+    }
+    if (rule.rule !== undefined) {
+      where.push('rule = ?');
+      params.push(rule.rule);
+    }
+    if (rule.sha256 !== undefined) {
+      where.push('sha256 = ?');
+      params.push(rule.sha256);
+    }
     const ids = (await this.driver.all<{ id: string }>(`SELECT id FROM alerts WHERE ${where.join(' AND ')} ORDER BY id`, params)).map((r) => r.id);
     for (const id of ids) await this.setAlertStatus({ alertId: id, status: 'dismissed', reason: `suppressed by rule ${rule.id.slice(0, 8)}: ${rule.reason}`, by: `rule:${rule.id}`, at });
     return ids;
@@ -845,8 +893,8 @@ export class SecurityStore {
       id: string; node_id: string; account_id: string; cluster_id: string; pool_id: string; cluster_name: string; pool_name: string; node_name: string; kernel: string | null;
       data: string; exempt: number; first_seen: string; last_seen: string;
     }>(
-      `SELECT f.id, f.node_id, f.account_id, f.cluster_id, f.pool_id, c.name AS cluster_name, p.name AS pool_name, n.name AS node_name, n.kernel, f.data, ${ex.sql} AS exempt, f.first_seen, f.last_seen
-       FROM findings f JOIN nodes n ON n.id = f.node_id JOIN node_pools p ON p.id = f.pool_id JOIN clusters c ON c.id = f.cluster_id
+      `SELECT f.id, f.node_id, f.account_id, f.cluster_id, f.pool_id, c.name AS cluster_name, p.name AS pool_name, n.name AS node_name, n.kernel, d.data, ${ex.sql} AS exempt, f.first_seen, f.last_seen
+       FROM findings f JOIN finding_details d ON d.hash = f.detail_hash JOIN nodes n ON n.id = f.node_id JOIN node_pools p ON p.id = f.pool_id JOIN clusters c ON c.id = f.cluster_id
        WHERE ${w.sql}
        ORDER BY f.account_id, c.name, p.name, n.name, f.package_name, f.id`,
       [...ex.params, ...w.params],
@@ -945,9 +993,18 @@ export class SecurityStore {
   async historyGroups(filter: { accounts?: readonly string[]; clusterIds?: readonly string[]; since?: string } = {}): Promise<HistoryGroup[]> {
     const where: string[] = [];
     const params: SqlValue[] = [];
-    if (filter.accounts !== undefined) where.push(filter.accounts.length ? `f.account_id IN (${placeholders(filter.accounts.length)})` : '1 = 0'), params.push(...filter.accounts);
-    if (filter.clusterIds !== undefined) where.push(filter.clusterIds.length ? `f.cluster_id IN (${placeholders(filter.clusterIds.length)})` : '1 = 0'), params.push(...filter.clusterIds);
-    if (filter.since !== undefined) where.push('(f.resolved_at IS NULL OR f.resolved_at >= ?)'), params.push(filter.since);
+    if (filter.accounts !== undefined) {
+      where.push(filter.accounts.length ? `f.account_id IN (${placeholders(filter.accounts.length)})` : '1 = 0');
+      params.push(...filter.accounts);
+    }
+    if (filter.clusterIds !== undefined) {
+      where.push(filter.clusterIds.length ? `f.cluster_id IN (${placeholders(filter.clusterIds.length)})` : '1 = 0');
+      params.push(...filter.clusterIds);
+    }
+    if (filter.since !== undefined) {
+      where.push('(f.resolved_at IS NULL OR f.resolved_at >= ?)');
+      params.push(filter.since);
+    }
     const rows = await this.driver.all<{ cluster_id: string; severity_rank: number; first_seen: string; resolved_at: string | null; n: number }>(
       `SELECT f.cluster_id, f.severity_rank, f.first_seen, f.resolved_at, COUNT(*) AS n FROM findings f ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
        GROUP BY f.cluster_id, f.severity_rank, f.first_seen, f.resolved_at`,
