@@ -59,6 +59,8 @@ export interface ControlPlaneOptions {
   leaseMs?: number;
   catalog?: NodeImageCatalog;
   malwareOptions?: NodeScanDeps['malwareOptions'];
+  /** Always walk and fingerprint every disk instead of reusing inventories by quick key (docs/control-plane.md). */
+  fullFingerprint?: boolean;
   /** Allow http:// and loopback / private addresses for URL disks (labs, internal mirrors; off by default). */
   allowPrivateUrls?: boolean;
   now?: () => Date;
@@ -157,6 +159,7 @@ export class ControlPlane {
     if (this.#o.leaseMs !== undefined) deps.leaseMs = this.#o.leaseMs;
     if (this.#o.malwareOptions !== undefined) deps.malwareOptions = this.#o.malwareOptions;
     if (this.#o.now !== undefined) deps.now = this.#o.now;
+    if (this.#o.fullFingerprint) deps.fullFingerprint = true;
     if (this.#o.allowPrivateUrls) deps.targetOptions = { http: { allowHttp: true, allowPrivateNetwork: true } };
     return deps;
   }

@@ -47,8 +47,16 @@ const EXT3_INCOMPAT_SUPP = EXT2_INCOMPAT_SUPP | EXT_INCOMPAT_RECOVER;
 /** s_log_block_size above this gives blocks larger than 64 KiB, which ext4 does not allow. */
 const EXT_MAX_LOG_BLOCK_SIZE = 6;
 
+/** LUKS, LVM, XFS and ext keep their signatures in the first 4 KiB: most volumes are decided from this much. */
+const QUICK_PROBE_BYTES = 8 * KiB;
+
 export async function detectFilesystem(source: BlockSource): Promise<FsSignature> {
-  const head = await source.read(0, Math.min(source.size, PROBE_BYTES));
+  // A fleet scan opens every node's disk: reading 8 KiB instead of 68 KiB per root volume is
+  // what it costs to tell ext4 or XFS; the rest of the probe only for what those do not claim.
+  const quick = await source.read(0, Math.min(source.size, QUICK_PROBE_BYTES));
+  const early = luks(quick) ?? lvm(quick) ?? xfs(quick) ?? ext(quick);
+  if (early !== undefined) return early;
+  const head = source.size <= QUICK_PROBE_BYTES ? quick : await source.read(0, Math.min(source.size, PROBE_BYTES));
   return (
     luks(head) ??
     lvm(head) ??

@@ -58,6 +58,60 @@ export async function fingerprintClaims(fs: PathFileSystem, analyzers: readonly 
   return `sha256:${h.digest('hex')}`;
 }
 
+/** Bump when what goes into a quick key changes. */
+export const QUICK_KEY_VERSION = 1;
+/** A directory with at most this many entries has each entry's metadata in the quick key; a larger one only names and inodes. */
+const QUICK_FULL_STAT_MAX_ENTRIES = 64;
+/** How deep below an analyzer root small directories are followed (/boot → /boot/grub). */
+const QUICK_MAX_DEPTH = 2;
+
+function metaLine(path: string, s: { type: string; size: number; mode: number; uid: number; gid: number; ino: number; mtimeMs: number; ctimeMs?: number }): string {
+  return `${path}\0${s.type}\0${s.size}\0${s.mode}\0${s.uid}\0${s.gid}\0${s.ino}\0${s.mtimeMs}\0${s.ctimeMs ?? ''}\n`;
+}
+
+/**
+ * The quick key of a filesystem: metadata only, no walk and no file contents — each analyzer
+ * root's metadata (type, size, mode, owner, inode, mtime, ctime), the names and inodes of its
+ * entries, and the metadata of every entry of small directories (≤ 64 entries, two levels:
+ * /boot, /boot/grub, /usr/lib/modules, /usr/local/bin, /var/lib/rpm …). A clone of an image that
+ * nobody changed has the quick key of the node it was cloned with; installing, removing or
+ * upgrading a package rewrites the package database (new inode or ctime), a new kernel or a
+ * binary added, removed or renamed into place changes a directory. What it cannot see: a file
+ * in a large directory (/usr/bin) overwritten in place — the full fingerprint (fingerprintClaims)
+ * does; the control plane computes it whenever the quick key is unknown, and always when asked
+ * to (`fullFingerprint`).
+ */
+export async function quickKey(fs: PathFileSystem, analyzers: readonly Analyzer[]): Promise<string> {
+  const h = createHash('sha256');
+  h.update(`hullscan-quick-key/${QUICK_KEY_VERSION}\n`);
+  for (const a of analyzers) h.update(`analyzer ${a.id} ${a.version}\n`);
+  const roots = [...new Set(analyzers.flatMap((a) => a.roots))].sort();
+  const visit = async (path: string, depth: number): Promise<void> => {
+    let st;
+    try {
+      st = await fs.lstat(path);
+    } catch (err) {
+      h.update(`${path}\0absent ${(err as Error).name}\n`);
+      return;
+    }
+    h.update(metaLine(path, st));
+    if (st.type !== 'dir') return;
+    let entries;
+    try {
+      entries = await fs.readdir(path);
+    } catch (err) {
+      h.update(`${path}\0unlistable ${(err as Error).name}\n`);
+      return;
+    }
+    entries.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+    for (const e of entries) h.update(`${e.name}\0${e.ino}\0${e.type}\n`);
+    if (entries.length > QUICK_FULL_STAT_MAX_ENTRIES || depth >= QUICK_MAX_DEPTH) return;
+    for (const e of entries) await visit(path === '/' ? `/${e.name}` : `${path}/${e.name}`, depth + 1);
+  };
+  for (const r of roots) await visit(r, 0);
+  return `quick:${h.digest('hex')}`;
+}
+
 export type NodeScanStage = 'read' | 'match';
 
 export interface NodeDiskScanOptions {
@@ -69,6 +123,11 @@ export interface NodeDiskScanOptions {
   target?: TargetOptions;
   /** A stored inventory with this fingerprint, when there is one: it is reused instead of analyzing the disk. */
   reuse?: (fingerprint: string) => Promise<Inventory | undefined>;
+  /**
+   * A stored inventory recorded under this quick key (quickKey), with its fingerprint: reused
+   * without walking the disk. Omit to always walk and fingerprint (the full check).
+   */
+  reuseByQuickKey?: (key: string) => Promise<{ inventory: Inventory; fingerprint: string } | undefined>;
   /** Matching, e.g. cached by fingerprint across the nodes of one run (default: matchInventory against db). */
   match?: (inventory: Inventory, fingerprint: string) => MatchResult;
   /** Called with the inventory read from this disk (not for a reused one), before malware and matching. */
@@ -83,6 +142,10 @@ export interface NodeDiskScanOptions {
 export interface NodeDiskScan {
   result: ScanResult;
   fingerprint: string;
+  /** The quick key, when reuseByQuickKey was given. */
+  quickKey?: string;
+  /** How a reused inventory was found: by quick key (no walk) or by the full fingerprint. */
+  reusedBy?: 'quick-key' | 'fingerprint';
   /** Whether the inventory came from the store rather than from this disk. */
   reused: boolean;
   /** Bytes read from the medium (the snapshot) for this node. */
@@ -105,18 +168,36 @@ export async function scanNodeDisk(spec: string, options: NodeDiskScanOptions): 
     if (!(fs instanceof PathFileSystem)) throw new UsageError(`inventory needs a walkable filesystem (a PathFileSystem), got ${fs.type}`);
     await options.onStage?.('read');
     const target = opened.disk?.target ?? spec;
-    const claims = await walkClaims(fs, analyzers);
-    const fingerprint = await fingerprintClaims(fs, analyzers, claims);
+    let quick: string | undefined;
+    let fingerprint: string;
+    let stored: Inventory | undefined;
+    let reusedBy: NodeDiskScan['reusedBy'];
+    let claims: Claims | undefined;
+    if (options.reuseByQuickKey !== undefined) {
+      quick = await quickKey(fs, analyzers);
+      const hit = await options.reuseByQuickKey(quick);
+      if (hit) {
+        stored = hit.inventory;
+        fingerprint = hit.fingerprint;
+        reusedBy = 'quick-key';
+      }
+    }
+    if (stored === undefined) {
+      claims = await walkClaims(fs, analyzers);
+      fingerprint = await fingerprintClaims(fs, analyzers, claims);
+      options.signal?.throwIfAborted();
+      stored = await options.reuse?.(fingerprint);
+      if (stored !== undefined) reusedBy = 'fingerprint';
+    }
     options.signal?.throwIfAborted();
-    const stored = await options.reuse?.(fingerprint);
     let inventory: Inventory;
     if (stored !== undefined) {
       inventory = { ...stored, target, scannedAt: startedAt.toISOString() };
       if (options.node !== undefined) inventory.node = options.node;
       else delete inventory.node;
     } else {
-      inventory = await analyzeClaims(fs, analyzers, claims, { target, scannedAt: startedAt, issues: [...opened.issues], ...(options.node !== undefined && { node: options.node }) });
-      options.analyzed?.(fingerprint, inventory);
+      inventory = await analyzeClaims(fs, analyzers, claims!, { target, scannedAt: startedAt, issues: [...opened.issues], ...(options.node !== undefined && { node: options.node }) });
+      options.analyzed?.(fingerprint!, inventory);
     }
     options.signal?.throwIfAborted();
     const scanners: ScannerId[] = [];
@@ -143,7 +224,7 @@ export async function scanNodeDisk(spec: string, options: NodeDiskScanOptions): 
     const bytesRead = opened.disk?.medium.stats().bytesRead ?? 0;
     if (options.db !== undefined) {
       await options.onStage?.('match');
-      const match = options.match ? options.match(inventory, fingerprint) : matchInventory(inventory, options.db);
+      const match = options.match ? options.match(inventory, fingerprint!) : matchInventory(inventory, options.db);
       const status = options.db.status();
       result.findings = options.node === undefined ? match.findings : match.findings.map((f) => ({ ...f, node: options.node! }));
       result.coverage.vuln = {
@@ -154,7 +235,10 @@ export async function scanNodeDisk(spec: string, options: NodeDiskScanOptions): 
       };
     }
     result.finishedAt = now().toISOString();
-    return { result, fingerprint, reused: stored !== undefined, bytesRead };
+    const out: NodeDiskScan = { result, fingerprint: fingerprint!, reused: stored !== undefined, bytesRead };
+    if (quick !== undefined) out.quickKey = quick;
+    if (reusedBy !== undefined) out.reusedBy = reusedBy;
+    return out;
   } catch (err) {
     if (options.signal?.aborted) throw options.signal.reason ?? err;
     throw err;

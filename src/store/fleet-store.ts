@@ -3,7 +3,7 @@
  * both dialects. Callers get typed records, never rows. Publication of a node scan is one
  * transaction (`publishNodeScan`): its inventory, findings and alerts land together or not at all.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Inventory } from '../inventory/index.ts';
 import type { Alert } from '../malware/index.ts';
@@ -372,6 +372,8 @@ export interface Publication {
   inventory?: { fingerprint: string; source: 'disk' | 'catalog'; inventory: Inventory } | { id: string };
   inventorySource?: InventorySource;
   fingerprint?: string;
+  /** The disk's quick key (metadata only): recorded as another way to this inventory. */
+  quickKey?: string;
   /** Undefined: vulnerabilities were not assessed, the node's findings are left as they are. */
   findings?: Finding[];
   /** Undefined: malware was not scanned, the node's alerts are left as they are. */
@@ -814,6 +816,12 @@ export class FleetStore {
     return r && { id: r.id, inventory: decodeInventory(r.data) };
   }
 
+  /** The inventory recorded under a quick key (see scan/node-scan.ts quickKey), with its fingerprint. */
+  async findInventoryByKey(key: string): Promise<{ id: string; fingerprint: string; inventory: Inventory } | undefined> {
+    const r = await this.driver.get<{ id: string; fingerprint: string; data: Uint8Array }>('SELECT i.id, i.fingerprint, i.data FROM inventory_keys k JOIN inventories i ON i.id = k.inventory_id WHERE k.key = ?', [key]);
+    return r && { id: r.id, fingerprint: r.fingerprint, inventory: decodeInventory(r.data) };
+  }
+
   async getInventory(id: string): Promise<Inventory | undefined> {
     const r = await this.driver.get<{ data: Uint8Array }>('SELECT data FROM inventories WHERE id = ?', [id]);
     return r && decodeInventory(r.data);
@@ -857,6 +865,9 @@ export class FleetStore {
         );
         inventoryId = (await tx.get<{ id: string }>('SELECT id FROM inventories WHERE fingerprint = ?', [inv.fingerprint]))!.id;
       }
+      if (p.quickKey !== undefined && inventoryId !== undefined) {
+        await tx.run('INSERT INTO inventory_keys (key, inventory_id, created_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET inventory_id = excluded.inventory_id, created_at = excluded.created_at', [p.quickKey, inventoryId, p.at]);
+      }
       if (p.findings !== undefined) Object.assign(summary.findings, await this.#publishFindings(tx, node, scan.id, p.findings, p.at));
       if (p.alerts !== undefined) Object.assign(summary.alerts, await this.#publishAlerts(tx, node, scan.id, p.alerts, p.at));
       await tx.run(
@@ -893,6 +904,9 @@ export class FleetStore {
     const before = (await tx.get<{ n: number }>('SELECT COUNT(*) AS n FROM findings WHERE node_id = ?', [node.id]))!.n;
     const seen = new Set<string>();
     const rows: SqlValue[][] = [];
+    // A finding's details (evidence, comparisons: kilobytes each) are the same on every node that
+    // shares an inventory: stored once by content hash; each node's row keeps only its lifecycle.
+    const details = new Map<string, string>();
     for (const f of [...findings].sort((a, b) => a.id.localeCompare(b.id))) {
       let key = findingKey(f);
       // Two installed versions of one package (rpm kernels): each its own row.
@@ -900,17 +914,28 @@ export class FleetStore {
       if (seen.has(key)) continue;
       seen.add(key);
       const { node: _node, summary: _summary, aliases: _aliases, cvss: _cvss, epss: _epss, kev: _kev, ...rest } = f;
+      const data = json(rest);
+      const hash = createHash('sha256').update(data).digest('base64url');
+      details.set(hash, data);
       rows.push([
         randomUUID(), node.id, node.pool_id, node.cluster_id, node.account_id, key, f.vulnerabilityId, f.package.name, f.package.type, f.package.version,
-        f.fixedVersion ?? null, f.state, f.severity, severityRank(f.severity), f.kernel?.release ?? null, json(rest), at, at, scanId,
+        f.fixedVersion ?? null, f.state, f.severity, severityRank(f.severity), f.kernel?.release ?? null, hash, at, at, scanId,
       ]);
+    }
+    const known = new Set<string>();
+    for (const batch of batches([...details.keys()], 1, this.driver.maxParams, 2000)) {
+      for (const r of await tx.all<{ hash: string }>(`SELECT hash FROM finding_details WHERE hash IN (${batch.map(() => '?').join(', ')})`, batch)) known.add(r.hash);
+    }
+    const missing = [...details].filter(([h]) => !known.has(h)).map(([h, d]) => [h, d] as SqlValue[]);
+    for (const batch of batches(missing, 2, this.driver.maxParams)) {
+      await tx.run(`INSERT INTO finding_details (hash, data) VALUES ${valuesList(batch.length, 2)} ON CONFLICT (hash) DO NOTHING`, batch.flat());
     }
     for (const batch of batches(rows, 19, this.driver.maxParams)) {
       await tx.run(
-        `INSERT INTO findings (id, node_id, pool_id, cluster_id, account_id, finding_key, vulnerability_id, package_name, package_type, installed_version, fixed_version, state, severity, severity_rank, kernel_release, data, first_seen, last_seen, last_scan_id)
+        `INSERT INTO findings (id, node_id, pool_id, cluster_id, account_id, finding_key, vulnerability_id, package_name, package_type, installed_version, fixed_version, state, severity, severity_rank, kernel_release, detail_hash, first_seen, last_seen, last_scan_id)
          VALUES ${valuesList(batch.length, 19)}
          ON CONFLICT (node_id, finding_key) DO UPDATE SET installed_version = excluded.installed_version, fixed_version = excluded.fixed_version, state = excluded.state, severity = excluded.severity,
-           severity_rank = excluded.severity_rank, kernel_release = excluded.kernel_release, data = excluded.data, last_seen = excluded.last_seen, resolved_at = NULL, last_scan_id = excluded.last_scan_id,
+           severity_rank = excluded.severity_rank, kernel_release = excluded.kernel_release, detail_hash = excluded.detail_hash, last_seen = excluded.last_seen, resolved_at = NULL, last_scan_id = excluded.last_scan_id,
            pool_id = excluded.pool_id, cluster_id = excluded.cluster_id`,
         batch.flat(),
       );
@@ -985,9 +1010,9 @@ export class FleetStore {
       id: string; node_id: string; data: string; first_seen: string; last_seen: string; resolved_at: string | null; account_id: string; cluster_name: string; pool_name: string; node_name: string;
       summary: string | null; aliases: string | null; cvss: string | null; epss: number | null; epss_percentile: number | null; kev: string | null; vuln_updated: string | null; vulnerability_id: string;
     }>(
-      `SELECT f.id, f.node_id, f.data, f.first_seen, f.last_seen, f.resolved_at, f.account_id, f.vulnerability_id, c.name AS cluster_name, p.name AS pool_name, n.name AS node_name,
+      `SELECT f.id, f.node_id, d.data, f.first_seen, f.last_seen, f.resolved_at, f.account_id, f.vulnerability_id, c.name AS cluster_name, p.name AS pool_name, n.name AS node_name,
               v.summary, v.aliases, v.cvss, v.epss, v.epss_percentile, v.kev, v.updated_at AS vuln_updated
-       FROM findings f JOIN nodes n ON n.id = f.node_id JOIN node_pools p ON p.id = f.pool_id JOIN clusters c ON c.id = f.cluster_id
+       FROM findings f JOIN finding_details d ON d.hash = f.detail_hash JOIN nodes n ON n.id = f.node_id JOIN node_pools p ON p.id = f.pool_id JOIN clusters c ON c.id = f.cluster_id
        LEFT JOIN vulnerabilities v ON v.id = f.vulnerability_id
        ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
        ORDER BY f.severity_rank, f.vulnerability_id, f.account_id, c.name, p.name, n.name, f.package_name${limit}`,
@@ -1111,6 +1136,7 @@ export class FleetStore {
         }
       });
     }
+    if (out.findings > 0) await this.driver.run('DELETE FROM finding_details WHERE NOT EXISTS (SELECT 1 FROM findings f WHERE f.detail_hash = finding_details.hash)');
     return out;
   }
 }

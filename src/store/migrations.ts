@@ -172,7 +172,7 @@ CREATE TABLE findings (
   severity TEXT NOT NULL,
   severity_rank INTEGER NOT NULL,
   kernel_release TEXT,
-  data TEXT NOT NULL,
+  detail_hash TEXT NOT NULL,
   first_seen TEXT NOT NULL,
   last_seen TEXT NOT NULL,
   resolved_at TEXT,
@@ -180,6 +180,15 @@ CREATE TABLE findings (
   UNIQUE (node_id, finding_key)
 );
 CREATE INDEX findings_open_vuln ON findings (resolved_at, vulnerability_id);
+CREATE TABLE finding_details (
+  hash TEXT PRIMARY KEY,
+  data TEXT NOT NULL
+);
+CREATE TABLE inventory_keys (
+  key TEXT PRIMARY KEY,
+  inventory_id TEXT NOT NULL REFERENCES inventories(id),
+  created_at TEXT NOT NULL
+);
 CREATE INDEX findings_open_scope ON findings (account_id, cluster_id, pool_id, resolved_at);
 CREATE INDEX findings_open_severity ON findings (resolved_at, severity_rank, vulnerability_id);
 CREATE TABLE alerts (

@@ -40,6 +40,8 @@ Options:
   --node-timeout SEC    Time budget of one node scan (default 1800)
       --allow-private-urls  Allow http:// and loopback / private addresses for URL disks
                             (labs, internal mirrors). Cloud metadata addresses stay refused.
+      --full-fingerprint    Walk and fingerprint every disk; never reuse an inventory by the
+                            metadata-only quick key (docs/control-plane.md, "Scanning an image once")
 ${COMMON_HELP}
 
 Logs: JSON lines on stderr (one readable line per event on a terminal); HULLSCAN_LOG_LEVEL.
@@ -59,6 +61,7 @@ Options:
   --concurrency N       Node scans at once (default 2); --per-account N (default 2)
   --node-timeout SEC    Time budget of one node scan (default 1800)
       --allow-private-urls  Allow http:// and loopback / private addresses for URL disks
+      --full-fingerprint    Walk and fingerprint every disk (no reuse by quick key alone)
 ${FORMAT_HELP}
 ${COMMON_HELP}
 
@@ -228,7 +231,7 @@ function accountJson(a: Account): Record<string, unknown> {
 
 // ---- commands ---------------------------------------------------------------------------
 
-function controlOptions(v: Common & { config?: string | undefined; db?: string | undefined; concurrency?: string | undefined; 'per-account'?: string | undefined; 'node-timeout'?: string | undefined; 'allow-private-urls'?: boolean | undefined }, log: ControlPlaneOptions['log']): ControlPlaneOptions {
+function controlOptions(v: Common & { config?: string | undefined; db?: string | undefined; concurrency?: string | undefined; 'per-account'?: string | undefined; 'node-timeout'?: string | undefined; 'allow-private-urls'?: boolean | undefined; 'full-fingerprint'?: boolean | undefined }, log: ControlPlaneOptions['log']): ControlPlaneOptions {
   const o: ControlPlaneOptions = { dataDir: dataDir(v), store: storeOf(v) };
   if (v.config !== undefined) o.config = v.config;
   if (v.db !== undefined) o.dbPath = v.db;
@@ -240,6 +243,7 @@ function controlOptions(v: Common & { config?: string | undefined; db?: string |
   const t = positiveInt('node-timeout', v['node-timeout'], 7 * 24 * 3600);
   if (t !== undefined) o.timeBudgetMs = t * 1000;
   if (v['allow-private-urls']) o.allowPrivateUrls = true;
+  if (v['full-fingerprint']) o.fullFingerprint = true;
   return o;
 }
 
@@ -251,6 +255,7 @@ const CONTROL_SPEC = {
   'per-account': { type: 'string' },
   'node-timeout': { type: 'string' },
   'allow-private-urls': { type: 'boolean', default: false },
+  'full-fingerprint': { type: 'boolean', default: false },
 } as const;
 
 function parseListen(v: string): { host: string; port: number } | undefined {
