@@ -17,7 +17,7 @@ import type { FileSystem } from '../fs/index.ts';
 import { PathFileSystem } from '../fs/path-fs.ts';
 import { openFilesystem } from '../fs/registry.ts';
 import { issueFromError, type Issue } from '../util/issues.ts';
-import { NotThisFormatError, UsageError } from '../util/errors.ts';
+import { NotThisFormatError, SourceError, UsageError } from '../util/errors.ts';
 import { MiB } from '../util/units.ts';
 import type { Volume, VolumeLayout } from '../volume/index.ts';
 import { probeVolumes } from '../volume/probe.ts';
@@ -140,12 +140,14 @@ export async function openTargetFilesystem(spec: string, options: TargetOptions 
   try {
     const candidates = selectVolumes(disk.layout.volumes, options.volume);
     let best: { fs: FileSystem; volume: Volume; score: number } | undefined;
+    let mediumError: SourceError | undefined;
     for (const volume of candidates) {
       if (!volume.source) continue;
       let fs: FileSystem;
       try {
         fs = await openFilesystem(volume.source);
       } catch (err) {
+        if (err instanceof SourceError) mediumError ??= err;
         if (!(err instanceof NotThisFormatError) || options.volume !== undefined) issues.push(issueFromError(err, 'fs.open', `volume ${volume.id}`));
         continue;
       }
@@ -167,6 +169,8 @@ export async function openTargetFilesystem(spec: string, options: TargetOptions 
     }
     if (!best) {
       const why = issues.map((i) => `${i.location}: ${i.message}`).join('; ');
+      // The medium itself failed (a read URL that went away, an I/O error): say that, not "no filesystem".
+      if (mediumError !== undefined) throw new SourceError(`cannot read ${disk.target}: ${mediumError.message}`, { cause: mediumError });
       throw new NotThisFormatError(`no readable filesystem found in ${disk.target}${why ? ` (${why})` : ''}`);
     }
     const chosen = best;

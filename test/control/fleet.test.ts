@@ -6,9 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, openSync, ftruncateSync, closeSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, openSync, ftruncateSync, closeSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { catalogInventory, loadCatalog } from '../../src/catalog/index.ts';
 import { ControlPlane } from '../../src/control/control-plane.ts';
@@ -242,9 +243,28 @@ describe('control plane on real node disks (local provider)', () => {
     }
   });
 
-  test('bad input: a missing file, random bytes, a truncated image, a directory with no OS each fail with their reason; the run goes on', async (t) => {
+  test('bad input: a missing file, random bytes, a truncated image, a directory with no OS, a snapshot that vanishes mid-read each fail with their reason; the run goes on', async (t) => {
     const img = await needImages(t);
     if (!img) return;
+    // A disk served over HTTP range reads (as a cloud snapshot's read URL is) that disappears
+    // after its first reads: the server answers 404 from then on.
+    const bytes = readFileSync(img.b);
+    let served = 0;
+    const server: Server = createServer((req, res) => {
+      served++;
+      if (served > 6) {
+        res.writeHead(404).end();
+        return;
+      }
+      const m = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? '');
+      const start = m ? Number(m[1]) : 0;
+      const end = m ? Math.min(Number(m[2]), bytes.length - 1) : bytes.length - 1;
+      res.writeHead(m ? 206 : 200, { 'accept-ranges': 'bytes', 'content-length': String(end - start + 1), ...(m && { 'content-range': `bytes ${start}-${end}/${bytes.length}` }), etag: '"v1"' });
+      res.end(req.method === 'HEAD' ? undefined : bytes.subarray(start, end + 1));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.after(() => new Promise<void>((r) => server.close(() => r())));
+    const port = (server.address() as { port: number }).port;
     const dir = join(work, 'bad');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'random.img'), Buffer.alloc(4 * 1024 * 1024, 0x5a));
@@ -264,12 +284,13 @@ describe('control plane on real node disks (local provider)', () => {
           { name: 'random', disk: 'random.img' },
           { name: 'truncated', disk: 'truncated.qcow2' },
           { name: 'noos', disk: 'empty-root' },
+          { name: 'vanishing', disk: `http://127.0.0.1:${port}/snapshot/disk.vhd` },
           { name: 'good', disk: img.b },
         ] }] }],
       },
     ]);
     const badData = join(dir, 'data');
-    const cp = await ControlPlane.open({ dataDir: badData, config: badEnv, dbPath });
+    const cp = await ControlPlane.open({ dataDir: badData, config: badEnv, dbPath, allowPrivateUrls: true });
     try {
       const { runs } = await cp.runOnce();
       assert.equal(runs[0]!.state, 'completed');
@@ -279,6 +300,7 @@ describe('control plane on real node disks (local provider)', () => {
         random: 'failed:unreadable-disk',
         truncated: 'failed:unreadable-disk',
         noos: 'failed:unsupported-os',
+        vanishing: 'failed:snapshot-lost',
         good: 'published:',
       });
       for (const [name, s] of by) if (s.state === 'failed') assert.ok((s.reasonDetail ?? '').length > 10, `${name}: the reason is explained`);
