@@ -93,6 +93,8 @@ export function reasonOf(err: unknown): NodeScanReason {
   // A remote snapshot (a read URL) that went away or changed under the reader.
   if (err instanceof SourceError && /HTTP (404|410)\b|snapshot changed while reading/.test(err.message)) return 'snapshot-lost';
   if (err instanceof SourceError && /HTTP 403\b/.test(err.message)) return 'snapshot-denied';
+  // The same, met while probing volumes and filesystems: the probe reports "not readable" with the read's error inside.
+  if ((err instanceof NotThisFormatError || err instanceof CorruptError) && /HTTP (404|410)\b|snapshot changed while reading/.test(err.message)) return 'snapshot-lost';
   if (err instanceof BudgetError) return 'budget-exceeded';
   if (err instanceof CorruptError || err instanceof NotThisFormatError || err instanceof UnsupportedError || err instanceof FsPathError || err instanceof SourceError) return 'unreadable-disk';
   const code = (err as NodeJS.ErrnoException | undefined)?.code;

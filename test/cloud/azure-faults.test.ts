@@ -118,7 +118,7 @@ describe('azure snapshot faults: 0 leaked after the sweeper, a typed reason each
     });
     if (!scan) return;
     assert.equal(scan.state, 'failed');
-    assert.equal(scan.reason, 'snapshot-lost');
+    assert.equal(scan.reason, 'snapshot-lost', scan.reasonDetail);
     assert.doesNotMatch(scan.reasonDetail ?? '', /sig=|se=|sp=/, 'the SAS never reaches a message');
   });
 
