@@ -493,7 +493,11 @@ export class FleetStore {
         await tx.run('INSERT INTO account_settings_history (account_id, version, settings, changed_by, changed_at) VALUES (?, 1, ?, ?, ?)', [input.id, json(settings), by, at]);
       } else {
         if (existing.provider !== input.provider) throw new StoreError(`account ${input.id} is a ${existing.provider} account; the configuration says ${input.provider}`);
-        await tx.run('UPDATE accounts SET name = ?, external_id = ?, updated_at = ? WHERE id = ?', [input.name ?? existing.name, input.externalId ?? existing.external_id, at, input.id]);
+        const name = input.name ?? existing.name;
+        const externalId = input.externalId ?? existing.external_id;
+        if (name !== existing.name || externalId !== existing.external_id) {
+          await tx.run('UPDATE accounts SET name = ?, external_id = ?, updated_at = ? WHERE id = ?', [name, externalId, at, input.id]);
+        }
         if (fileSettings !== undefined && fileSettings !== existing.config_settings) {
           const current = accountOf(existing).settings;
           await this.#writeSettings(tx, input.id, existing.settings_version, { ...current, ...input.settings }, by, at);
@@ -756,6 +760,72 @@ export class FleetStore {
       if (n !== 1) return undefined;
       return nodeScanOf((await tx.get<NodeScanRow>('SELECT * FROM node_scans WHERE id = ?', [cand.id]))!);
     });
+  }
+
+  /**
+   * The queue seam's claim of one named node scan (a job delivered by a shared queue, src/jobs/):
+   * a queued scan is claimed as by claimNodeScan; an active one whose owner `takeover` says is
+   * gone (a stalled job: its worker died) is taken over — or failed as `interrupted` once it has
+   * had `maxAttempts`; an ended one is returned as `ended` (a duplicate delivery: nothing to do).
+   * `busy`: another scan of the same node is active now (try later).
+   */
+  async claimNodeScanById(id: string, worker: string, at: string, options: { takeover: (owner: string | null) => boolean; maxAttempts: number }): Promise<{ scan?: NodeScan; ended?: NodeScan; busy?: boolean }> {
+    return this.driver.transaction(async (tx) => {
+      const lock = tx.dialect === 'postgres' ? ' FOR UPDATE' : '';
+      const row = await tx.get<NodeScanRow>(`SELECT * FROM node_scans WHERE id = ?${lock}`, [id]);
+      if (!row) return {};
+      const active = (ACTIVE_NODE_SCAN_STATES as readonly string[]).includes(row.state);
+      if (row.state !== 'queued' && !active) return { ended: nodeScanOf(row) };
+      if (active && row.worker === worker) return { scan: nodeScanOf(row) };
+      if (active && !options.takeover(row.worker)) return { busy: true };
+      const other = await tx.get<{ id: string }>(`SELECT id FROM node_scans WHERE node_id = ? AND id <> ? AND state IN (${ACTIVE}) LIMIT 1`, [row.node_id, id]);
+      if (other) return { busy: true };
+      if (active && row.attempts >= options.maxAttempts) {
+        await tx.run(`UPDATE node_scans SET state = 'failed', reason = 'interrupted', reason_detail = ?, finished_at = ? WHERE id = ?`, [`the scan was interrupted ${row.attempts} times (its worker stopped while it ran)`, at, id]);
+        return { ended: nodeScanOf((await tx.get<NodeScanRow>('SELECT * FROM node_scans WHERE id = ?', [id]))!) };
+      }
+      await tx.run("UPDATE node_scans SET state = 'snapshot', worker = ?, attempts = attempts + 1, started_at = ?, heartbeat_at = ? WHERE id = ?", [worker, at, at, id]);
+      return { scan: nodeScanOf((await tx.get<NodeScanRow>('SELECT * FROM node_scans WHERE id = ?', [id]))!) };
+    });
+  }
+
+  /** Gives a claimed scan back to the queue (a transient failure to be retried); false when the claim was lost. */
+  async releaseNodeScan(id: string, worker: string): Promise<boolean> {
+    return (await this.driver.run(`UPDATE node_scans SET state = 'queued', worker = NULL, heartbeat_at = NULL WHERE id = ? AND worker = ? AND state IN (${ACTIVE})`, [id, worker])) === 1;
+  }
+
+  /** Node scans by state (metrics). */
+  async nodeScanStates(): Promise<Record<string, number>> {
+    const rows = await this.driver.all<{ state: string; n: number | string }>('SELECT state, COUNT(*) AS n FROM node_scans GROUP BY state');
+    return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+  }
+
+  /** Open findings by severity (metrics). */
+  async openFindingsBySeverity(): Promise<Record<string, number>> {
+    const rows = await this.driver.all<{ severity: string; n: number | string }>('SELECT severity, COUNT(*) AS n FROM findings WHERE resolved_at IS NULL GROUP BY severity');
+    return Object.fromEntries(rows.map((r) => [r.severity, Number(r.n)]));
+  }
+
+  /**
+   * A lease on a named role (the scheduler's leadership): taken when free, expired or already
+   * ours, for `ttlMs`. Compare-and-set on the stored value, so two contenders never both win.
+   */
+  async tryLeadership(key: string, owner: string, now: Date, ttlMs: number): Promise<boolean> {
+    await this.driver.run("INSERT INTO store_meta (key, value) VALUES (?, '') ON CONFLICT (key) DO NOTHING", [key]);
+    const row = await this.driver.get<{ value: string }>('SELECT value FROM store_meta WHERE key = ?', [key]);
+    const current = row?.value ?? '';
+    const sep = current.lastIndexOf('|');
+    const holder = sep > 0 ? current.slice(0, sep) : '';
+    const until = sep > 0 ? Date.parse(current.slice(sep + 1)) : 0;
+    if (holder !== '' && holder !== owner && until > now.getTime()) return false;
+    const next = `${owner}|${new Date(now.getTime() + ttlMs).toISOString()}`;
+    return (await this.driver.run('UPDATE store_meta SET value = ? WHERE key = ? AND value = ?', [next, key, current])) === 1;
+  }
+
+  /** Gives a role's lease up (graceful stop), when it is still ours. */
+  async resignLeadership(key: string, owner: string): Promise<void> {
+    const row = await this.driver.get<{ value: string }>('SELECT value FROM store_meta WHERE key = ?', [key]);
+    if (row && row.value.startsWith(`${owner}|`)) await this.driver.run("UPDATE store_meta SET value = '' WHERE key = ? AND value = ?", [key, row.value]);
   }
 
   /** Moves a claimed scan to its next active state (and beats its heartbeat); false when the claim was lost. */

@@ -254,3 +254,40 @@ describe('local snapshots and the sweeper', () => {
     }
   });
 });
+
+describe('scheduler', () => {
+  test('a due schedule fires once; not again until the next due time; a new vulnerability database triggers one re-match', async () => {
+    const { ControlPlane } = await import('../../src/control/control-plane.ts');
+    const { importFeeds } = await import('../../src/vulndb/store.ts');
+    const { renameSync, copyFileSync } = await import('node:fs');
+    const dir = join(work, 'sched');
+    mkdirSync(dir, { recursive: true });
+    const kev = join(import.meta.dirname, '..', '..', 'data', 'vulndb', 'known_exploited_vulnerabilities.json.gz');
+    const db = join(dir, 'vuln.db');
+    await importFeeds(db, [kev]);
+    // One account, no clusters: its runs complete at once, so only the scheduling is under test.
+    writeFileSync(join(dir, 'env.yaml'), 'accounts: [ { id: s, provider: local, settings: { agentlessScanning: true, schedule: daily } }, { id: off, provider: local } ]\n');
+    let clock = new Date('2026-12-07T10:00:00.000Z');
+    const cp = await ControlPlane.open({ dataDir: join(dir, 'data'), config: join(dir, 'env.yaml'), dbPath: db, now: () => clock });
+    try {
+      const first = await cp.schedulerTick();
+      assert.deepEqual(first.map((r) => [r.account, r.trigger, r.state]), [['s', 'schedule', 'completed']], 'never ran: due now; the account with scanning off gets none');
+      clock = new Date('2026-12-07T20:00:00.000Z');
+      assert.deepEqual(await cp.schedulerTick(), [], 'not due again for 24 h');
+      clock = new Date('2026-12-08T10:00:01.000Z');
+      assert.equal((await cp.schedulerTick()).length, 1, 'due again a day later');
+      // A data update renames a new database file in: the next tick re-matches (one data-update run), once.
+      const next = join(dir, 'vuln-next.db');
+      await importFeeds(next, [kev]);
+      copyFileSync(next, join(dir, 'vuln-tmp.db'));
+      renameSync(join(dir, 'vuln-tmp.db'), db);
+      clock = new Date('2026-12-08T11:00:00.000Z');
+      const update = await cp.schedulerTick();
+      assert.deepEqual(update.map((r) => [r.account, r.trigger]), [['s', 'data-update']]);
+      assert.deepEqual(await cp.schedulerTick(), [], 'the same data is not re-matched twice');
+      assert.equal((await cp.store.getAccount('s'))?.settingsVersion, 1, 're-applying an unchanged environment file changes nothing');
+    } finally {
+      await cp.close();
+    }
+  });
+});
