@@ -56,7 +56,7 @@ test('every command: --help exits 0 with its own usage and options on stdout', a
 });
 
 test('every group: --help exits 0 and lists its subcommands; the group alone is a usage error', async () => {
-  assert.deepEqual(GROUPS.sort(), ['db', 'disk', 'fs']);
+  assert.deepEqual(GROUPS.sort(), ['db', 'disk', 'fs', 'image']);
   for (const g of GROUPS) {
     for (const flag of ['--help', '-h', 'help']) {
       const r = await run(g, flag);
