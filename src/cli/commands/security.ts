@@ -415,7 +415,7 @@ export async function alertsCommand(args: string[], io: CliIo): Promise<number> 
     if (sub === 'list') {
       if (id !== undefined) throw new ArgumentError(`alerts list takes no arguments, got '${id}'`);
       const list = await s.alerts({ ...filterOf(v), statuses: v.all ? ['active', 'dismissed', 'resolved'] : ['active', 'dismissed'] });
-      if (fmt === 'json') return io.out(json(list.map(alertJson)));
+      if (fmt === 'json') return io.out(json(list.map((a) => ({ ...alertJson(a), alertId: a.id }))));
       if (list.length === 0) return io.out('no alerts\n');
       io.out(renderTable(['ID', 'SEVERITY', 'STATUS', 'KIND', 'DETECTION', 'PATH', 'SHA-256', 'CLUSTER/POOL/NODE', 'FIRST SEEN', 'WHY'], list.map((a) => [
         a.id.slice(0, 8), a.alert.severity.toUpperCase(), a.status, a.alert.kind, `${a.alert.engine}: ${a.alert.rule}`, a.alert.path, a.alert.sha256.slice(0, 16), `${a.ref.cluster}/${a.ref.nodePool}/${a.ref.node}`,
