@@ -131,7 +131,8 @@ function diskName(c: ArmCluster, p: ArmPool, n: ArmNode): string {
 
 async function blobCall(az: RunningAzurite, method: string, path: string, query: string, headers: Record<string, string | number>, body?: Buffer): Promise<{ status: number; headers: IncomingMessage['headers']; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: '127.0.0.1', port: az.port, method, path: `/${AZURITE_ACCOUNT}/${path}?${query}`, ca: az.ca, headers: { 'x-ms-version': '2021-08-06', 'content-length': body?.length ?? 0, ...headers } }, (res) => {
+    // A connection of its own each time (agent: false): a kept-alive socket Azurite has already closed fails the next upload with EPIPE under load.
+    const req = httpsRequest({ host: '127.0.0.1', port: az.port, method, path: `/${AZURITE_ACCOUNT}/${path}?${query}`, ca: az.ca, agent: false, headers: { 'x-ms-version': '2021-08-06', 'content-length': body?.length ?? 0, ...headers } }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (text += d));
@@ -395,7 +396,7 @@ export async function startArmServer(o: { subscription: string; clusters: ArmClu
       const snapshot = new URLSearchParams(search).get('snapshot') ?? '';
       await blobCall(o.azurite, 'DELETE', blobPath, `snapshot=${encodeURIComponent(snapshot)}&${accountSas}`, {});
     }
-    const up = httpsRequest({ host: '127.0.0.1', port: o.azurite.port, method: req.method, path: `/${AZURITE_ACCOUNT}/${blobPath}${search}`, ca: o.azurite.ca, headers: { ...req.headers, host: `127.0.0.1:${o.azurite.port}` } }, (r) => {
+    const up = httpsRequest({ host: '127.0.0.1', port: o.azurite.port, method: req.method, path: `/${AZURITE_ACCOUNT}/${blobPath}${search}`, ca: o.azurite.ca, agent: false, headers: { ...req.headers, host: `127.0.0.1:${o.azurite.port}` } }, (r) => {
       res.writeHead(r.statusCode ?? 502, r.headers);
       r.pipe(res);
     });
