@@ -119,7 +119,8 @@ export async function refreshRollup(view: FleetView, security: SecurityStore): P
     const nodes = view.nodes.filter((n) => n.poolId === poolId && n.exclusion === undefined).map((n) => `${n.id}@${n.lastPublishedAt ?? ''}`).sort();
     const ex = view.exemptions.filter((e) => e.scope.account === pool.account).map((e) => e.id).sort();
     const stamp = createHash('sha256').update(JSON.stringify([nodes, ex])).digest('hex');
-    stamps.push({ poolId, accountId: pool.account, clusterId: pool.cluster, nodeIds, stamp });
+    const excludeNodeIds = view.nodes.filter((n) => n.poolId === poolId && n.exclusion !== undefined).map((n) => n.id);
+    stamps.push({ poolId, accountId: pool.account, clusterId: pool.cluster, nodeIds, excludeNodeIds, stamp });
   }
   return security.refreshRollup(stamps, view.exemptions, view.at);
 }

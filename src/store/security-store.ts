@@ -433,6 +433,8 @@ export interface PoolStamp {
   accountId: string;
   clusterId: string;
   nodeIds: readonly string[];
+  /** The pool's nodes whose findings do not count (gone, excluded, never assessed). */
+  excludeNodeIds?: readonly string[];
   stamp: string;
 }
 
@@ -779,20 +781,24 @@ export class SecurityStore {
 
   async #rollupRows(p: PoolStamp, exemptions: readonly Exemption[]): Promise<{ rows: SqlValue[][]; affected: string[] }> {
     const ex = exemptExpr(exemptions, this.driver.dialect);
-    const nodes = `f.node_id IN (${placeholders(p.nodeIds.length)})`;
+    // The pool's nodes that do not count are left out by a NOT IN (usually none): an IN over the
+    // counted ones would lead SQLite's planner to the (node_id, finding_key) index and a row
+    // lookup per finding instead of the covering findings_pool_open.
+    const left = p.excludeNodeIds ?? [];
+    const nodes = left.length ? `f.node_id NOT IN (${placeholders(left.length)})` : '1 = 1';
     const groups = await this.driver.all<{ vulnerability_id: string; sev: number; n: number; exn: number | null; nodes: number; fixable: number; first_seen: string }>(
       `SELECT f.vulnerability_id, MIN(f.severity_rank) AS sev, COUNT(*) AS n, SUM(${ex.sql}) AS exn, COUNT(DISTINCT f.node_id) AS nodes,
               MAX(CASE WHEN f.fixed_version IS NULL THEN 0 ELSE 1 END) AS fixable, MIN(f.first_seen) AS first_seen
        FROM findings f WHERE f.pool_id = ? AND f.resolved_at IS NULL AND ${nodes} GROUP BY f.vulnerability_id`,
-      [...ex.params, p.poolId, ...p.nodeIds],
+      [...ex.params, p.poolId, ...left],
     );
     const details = await this.driver.all<{ vulnerability_id: string; package_name: string; state: string; fixed_version: string | null }>(
       `SELECT DISTINCT f.vulnerability_id, f.package_name, f.state, f.fixed_version FROM findings f WHERE f.pool_id = ? AND f.resolved_at IS NULL AND ${nodes}`,
-      [p.poolId, ...p.nodeIds],
+      [p.poolId, ...left],
     );
     const perNode = await this.driver.all<{ node_id: string; open: number }>(
       `SELECT f.node_id, SUM(1 - ${ex.sql}) AS open FROM findings f WHERE f.pool_id = ? AND f.resolved_at IS NULL AND ${nodes} GROUP BY f.node_id`,
-      [...ex.params, p.poolId, ...p.nodeIds],
+      [...ex.params, p.poolId, ...left],
     );
     const affected = perNode.filter((r) => r.open > 0).map((r) => r.node_id).sort();
     const by = new Map<string, { packages: Set<string>; states: Set<string>; fixed: Set<string> }>();
