@@ -35,10 +35,14 @@ export const LAYERS = {
   // Remediation and the candidate-image gate match a catalogue image's package list with the
   // engine's matcher (match/) against the vulnerability database (vulndb/): no disk is read.
   service: ['store', 'catalog', 'match', 'vulndb', 'util'],
-  api: ['service', 'control', 'util'],
+  // The REST API (issue #14): views through service/, runs through control/; store/ for the
+  // fleet rows it lists and its own tables (store/auth-store.ts: tokens, role assignments,
+  // sessions, audit log); inventory/ for the SBOM writers of a node's stored inventory.
+  api: ['service', 'control', 'store', 'inventory', 'util'],
   // The CLI: engine commands through scan/ and report/, fleet commands through control/ and
   // service/, and the store it opens for them.
-  cli: ['scan', 'report', 'control', 'service', 'store', 'util'],
+  // `serve` mounts the REST API (api/) on --listen.
+  cli: ['scan', 'report', 'control', 'service', 'store', 'api', 'util'],
 };
 
 /** Extra type-only imports of engine layers (control-plane layers may type-import any engine layer). */

@@ -11,3 +11,4 @@ export * from './model.ts';
 export { FleetStore } from './fleet-store.ts';
 export { SecurityStore } from './security-store.ts';
 export { openStore, type StoreLocation } from './open.ts';
+export { AuthStore, ROLES, type Role, type Grant, type ApiToken, type RoleAssignment, type AuditEntry, type AuditInput, type Session } from './auth-store.ts';

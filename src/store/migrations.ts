@@ -7,6 +7,7 @@
  * as time), BIGINT counts, DOUBLE PRECISION scores, INTEGER 0/1 flags, JSON as TEXT. Only the
  * byte type differs ({{bytes}}: BLOB / BYTEA).
  */
+import { AUTH_MIGRATION } from './auth-store.ts';
 import { StoreError, type Dialect, type SqlDriver } from './driver.ts';
 
 export interface Migration {
@@ -321,6 +322,8 @@ CREATE INDEX findings_pool_open ON findings (pool_id, resolved_at, vulnerability
 CREATE INDEX findings_cluster_history ON findings (cluster_id, severity_rank, first_seen, resolved_at)
 `,
   },
+  // The API's tokens, role assignments, sessions, audit log and idempotency keys (issue #14).
+  AUTH_MIGRATION,
 ];
 
 export function migrationSql(m: Migration, dialect: Dialect): string {

@@ -3,7 +3,7 @@
  * `alerts`, `runs`, `accounts`. Names, options and JSON keys are a contract
  * (docs/control-plane.md): scripts and later issues build on them.
  */
-import { createServer, type Server } from 'node:http';
+import { serveApi, type RunningServer } from '../../api/index.ts';
 import type { CliIo } from '../args.ts';
 import { ArgumentError, parseOptions } from '../args.ts';
 import { ControlPlane, defaultDataDir, type ControlPlaneOptions } from '../../control/control-plane.ts';
@@ -34,7 +34,9 @@ SIGTERM or SIGINT, when it finishes the node scans in progress and stops.
 
 Options:
   --config FILE         Environment file (YAML): accounts, settings, local clusters and disks
-  --listen HOST:PORT    Serve /healthz and /readyz here (default: 127.0.0.1:7220; 'off' to disable)
+  --listen HOST:PORT    Serve the REST API (docs/api.md), /healthz and /readyz here
+                        (default: 127.0.0.1:7220; 'off' to disable). On an empty store the
+                        first owner token is $HULLSCAN_BOOTSTRAP_TOKEN, else printed once here
   --db PATH             Vulnerability database (default: DIR/vuln.db)
   --concurrency N       Node scans at once (default 2); --per-account N (default 2)
   --node-timeout SEC    Time budget of one node scan (default 1800)
@@ -283,39 +285,16 @@ async function serve(args: string[], io: CliIo): Promise<number> {
   process.once('SIGTERM', () => onSignal('SIGTERM'));
   process.once('SIGINT', () => onSignal('SIGINT'));
   let ready = false;
-  let server: Server | undefined;
+  let server: RunningServer | undefined;
   try {
-    if (listen) server = await listenHealth(listen, () => ready, log);
+    if (listen) server = await serveApi({ controlPlane: cp, listen, ready: () => ready, log, onBootstrapToken: (t) => io.out(`bootstrap owner token (shown once; keep it, or revoke it once you made your own): ${t}\n`) });
     await cp.serve(stop.signal, { onReady: () => (ready = true) });
   } finally {
     ready = false;
-    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    await server?.close();
     await cp.close();
   }
   return 0;
-}
-
-/** /healthz (the process answers) and /readyz (recovery done, scheduler running); nothing else yet. */
-function listenHealth(at: { host: string; port: number }, ready: () => boolean, log: ReturnType<typeof createLogger>): Promise<Server> {
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    const send = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify(body));
-    };
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, { status: 405, title: 'method not allowed' });
-    if (path === '/healthz') return send(200, { status: 'ok' });
-    if (path === '/readyz') return ready() ? send(200, { status: 'ready' }) : send(503, { status: 'starting' });
-    return send(404, { status: 404, title: 'not found' });
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', (err) => reject(new UsageError(`cannot listen on ${at.host}:${at.port}: ${err.message}`, { cause: err })));
-    server.listen(at.port, at.host, () => {
-      const addr = server.address();
-      log.info({ listen: typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : String(addr) }, 'health endpoints listening');
-      resolve(server);
-    });
-  });
 }
 
 function runLine(r: ScanRun): string {
