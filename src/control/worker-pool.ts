@@ -23,6 +23,8 @@ export interface WorkerPoolOptions {
   perAccount?: number;
   /** Only claim scans of these accounts (run --once --account). */
   accounts?: readonly string[];
+  /** Accounts not to claim for now (a rate limit, src/jobs/in-process.ts). */
+  limited?: () => readonly string[];
   now?: () => Date;
 }
 
@@ -75,7 +77,7 @@ export class WorkerPool {
         try {
           scan = await this.#o.store.claimNodeScan(this.#o.worker, this.#now(), {
             ...(this.#o.accounts !== undefined && { accounts: this.#o.accounts }),
-            busyAccounts: [...busy].filter(([, n]) => n >= perAccount).map(([a]) => a),
+            busyAccounts: [...[...busy].filter(([, n]) => n >= perAccount).map(([a]) => a), ...(this.#o.limited?.() ?? [])],
           });
         } catch (err) {
           this.#o.log.error({ err: String(err) }, 'claiming a node scan failed');

@@ -748,11 +748,11 @@ export class FleetStore {
       if (options.accounts?.length) addWhere(where, params, `q.account_id IN (${options.accounts.map(() => '?').join(', ')})`, ...options.accounts);
       if (options.nodes?.length) addWhere(where, params, `q.node_id IN (${options.nodes.map(() => '?').join(', ')})`, ...options.nodes);
       if (options.busyAccounts?.length) addWhere(where, params, `q.account_id NOT IN (${options.busyAccounts.map(() => '?').join(', ')})`, ...options.busyAccounts);
-      // On-demand runs first, then by age (priorities of the queue seam).
+      // On-demand runs first, re-match last, then by age (priorities of the queue seam, src/jobs/).
       const lock = tx.dialect === 'postgres' ? ' FOR UPDATE OF q SKIP LOCKED' : '';
       const cand = await tx.get<{ id: string }>(
         `SELECT q.id FROM node_scans q JOIN scan_runs r ON r.id = q.run_id WHERE ${where.join(' AND ')}
-         ORDER BY CASE r.trigger WHEN 'on-demand' THEN 0 ELSE 1 END, q.created_at, q.id LIMIT 1${lock}`,
+         ORDER BY CASE r.trigger WHEN 'on-demand' THEN 0 WHEN 'data-update' THEN 2 ELSE 1 END, q.created_at, q.id LIMIT 1${lock}`,
         params,
       );
       if (!cand) return undefined;
