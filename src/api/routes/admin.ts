@@ -2,7 +2,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { ApiToken, Grant, RoleAssignment } from '../../store/index.ts';
 import type { ApiDeps } from '../app.ts';
-import { canManage, hashSecret, newToken, requireCanGrant, roleOn, tenantRole } from '../auth.ts';
+import { canManage, hashSecret, newToken, requireCanGrant, roleOn, tenantRole, type Principal } from '../auth.ts';
 import { ApiProblem } from '../problem.ts';
 import { decodeCursor, defineRoute, encodeCursor, principalOf, type ApiRoute } from '../route.ts';
 import * as s from '../schemas.ts';
@@ -10,6 +10,12 @@ import { errors, jsonBody, jsonContent } from './common.ts';
 
 const DEFAULT_TOKEN_DAYS = 90;
 const DAY_MS = 86_400_000;
+
+/** A grant is visible to a caller who sees its whole scope (tenant grants: tenant-wide callers). */
+function canSee(p: Principal, g: Grant): boolean {
+  if (g.accounts === undefined) return tenantRole(p) !== undefined;
+  return g.accounts.every((a) => roleOn(p, a) !== undefined);
+}
 
 function tokenView(t: ApiToken) {
   return t;
@@ -71,7 +77,8 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       async (c) => {
         const p = principalOf(c);
         const t = await deps.auth.getToken(c.req.valid('param').id);
-        if (t === undefined || !canManage(p, t) || t.revokedAt !== undefined) throw new ApiProblem(404, 'no such token');
+        if (t === undefined || t.revokedAt !== undefined || !canSee(p, t)) throw new ApiProblem(404, 'no such token');
+        if (!canManage(p, t)) throw new ApiProblem(403, 'revoking a token needs the owner role over its scope');
         const at = deps.now().toISOString();
         await deps.auth.revokeToken(t.id, p.label, at);
         await deps.audit(c, { action: 'token.revoke', targetType: 'token', targetId: t.id, ...(t.accounts?.length === 1 && { account: t.accounts[0] }), before: t, after: await deps.auth.getToken(t.id) });
@@ -108,7 +115,8 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       async (c) => {
         const p = principalOf(c);
         const a = await deps.auth.getAssignment(c.req.valid('param').id);
-        if (a === undefined || a.removedAt !== undefined || !canManage(p, a)) throw new ApiProblem(404, 'no such role assignment');
+        if (a === undefined || a.removedAt !== undefined || !canSee(p, a)) throw new ApiProblem(404, 'no such role assignment');
+        if (!canManage(p, a)) throw new ApiProblem(403, 'removing a role assignment needs the owner role over its scope');
         await deps.auth.removeAssignment(a.id, p.label, deps.now().toISOString());
         await deps.audit(c, { action: 'role-assignment.remove', targetType: 'role-assignment', targetId: a.id, ...(a.accounts?.length === 1 && { account: a.accounts[0] }), before: assignmentView(a) });
         return { status: 204 };
