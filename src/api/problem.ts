@@ -3,6 +3,7 @@
  * mapped in one place (toProblem) from the layers' errors. Internal errors answer a generic
  * detail with the request id; their message goes to the log only, redacted (redact()).
  */
+import { HTTPException } from 'hono/http-exception';
 import { ConflictError } from '../store/index.ts';
 import { ServiceError } from '../service/index.ts';
 import { UsageError } from '../util/errors.ts';
@@ -58,6 +59,8 @@ export function problemBody(status: number, detail: string | undefined, extra: P
 /** Maps an error to its status and public detail; `internal` when the detail must not be shown. */
 export function toProblem(err: unknown): { status: number; detail: string; internal: boolean; headers: Record<string, string>; errors?: Problem['errors'] } {
   if (err instanceof ApiProblem) return { status: err.status, detail: err.message, internal: false, headers: err.headers, ...(err.errors && { errors: err.errors }) };
+  // Hono's own: a body that is not the JSON it says it is, and the like.
+  if (err instanceof HTTPException && err.status < 500) return { status: err.status, detail: err.status === 400 ? 'malformed request body' : err.message, internal: false, headers: {} };
   if (err instanceof ServiceError) return { status: err.kind === 'not-found' ? 404 : 400, detail: err.message, internal: false, headers: {} };
   if (err instanceof ConflictError) return { status: 409, detail: err.message, internal: false, headers: {} };
   if (err instanceof UsageError) return { status: 409, detail: err.message, internal: false, headers: {} };
