@@ -638,11 +638,21 @@ export class FleetStore {
        ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY n.account_id, c.name, p.name, n.name`,
       params,
     );
+    // Each node's newest node scan, in one query (a window over node_scans; both dialects have it).
+    const latest = new Map<string, NodeScan>();
+    if (rows.length > 0) {
+      const scans = await this.driver.all<NodeScanRow>(
+        `SELECT * FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.node_id ORDER BY s.created_at DESC, s.id DESC) AS rn FROM node_scans s
+           ${filter.account !== undefined ? 'WHERE s.account_id = ?' : ''}) latest WHERE rn = 1`,
+        filter.account !== undefined ? [filter.account] : [],
+      );
+      for (const r of scans) latest.set(r.node_id, nodeScanOf(r));
+    }
     const out: NodeWithScan[] = [];
     for (const r of rows) {
-      const last = await this.driver.get<NodeScanRow>('SELECT * FROM node_scans WHERE node_id = ? ORDER BY created_at DESC, id DESC LIMIT 1', [r.id]);
       const item: NodeWithScan = { node: nodeOf(r), ref: { account: r.account_id, cluster: r.cluster_name, nodePool: r.pool_name, node: r.name } };
-      if (last) item.lastScan = nodeScanOf(last);
+      const last = latest.get(r.id);
+      if (last) item.lastScan = last;
       out.push(item);
     }
     return out;
