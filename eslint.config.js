@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import { layersPlugin } from './eslint-rules/layers.js';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.tools/', '.cache/', 'coverage/'] },
+  { ignores: ['node_modules/', '.tools/', '.cache/', 'coverage/', 'web/dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -12,6 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 demo=${HULLSCAN_DEMO_DIR:-.cache/demo}
 hs() { node bin/hullscan.js "$@"; }
+echo "== building the web portal (web/dist, served by hullscan serve)"
+npm run --silent build:web >/dev/null
 echo "== building the demo fleet in $demo (first time: a few minutes; then seconds)"
 node scripts/demo-env.ts --out "$demo" >/dev/null
 rm -rf "$demo/data"

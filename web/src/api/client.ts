@@ -59,7 +59,7 @@ export async function ok<T>(p: Promise<FetchResult<T>>): Promise<T> {
   try {
     r = await p;
   } catch (err) {
-    throw new Error(`the server cannot be reached (${err instanceof Error ? err.message : String(err)})`);
+    throw new Error(`the server cannot be reached (${err instanceof Error ? err.message : String(err)})`, { cause: err });
   }
   if (r.response.ok) return r.data as T;
   const e = (typeof r.error === 'object' && r.error !== null ? r.error : {}) as Partial<Schemas['Problem']>;

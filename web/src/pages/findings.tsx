@@ -135,7 +135,7 @@ export function FindingsTab(): ReactNode {
             <>
               <Text role="status">{data.total.toLocaleString('en-US')} vulnerabilities{q.loading ? ' · updating…' : ''}</Text>
               <div className={s.wrap}>
-                <Table aria-label="Findings" size="small" aria-rowcount={data.total + 1}>
+                <Table aria-label="Findings" size="small" style={{ tableLayout: 'auto', minWidth: '1080px' }}>
                   <TableHeader>
                     <TableRow>
                       {header('id', 'Vulnerability', false)}

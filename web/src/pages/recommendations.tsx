@@ -140,7 +140,7 @@ function Details({ q }: { q: ReturnType<typeof useRecommendations> }): ReactNode
                 <Empty title="No clusters yet"><Text>Turn on Agentless scanning for machines under <Link to="/settings">Environment settings</Link>.</Text></Empty>
               ) : (
                 <div className={s.wrap}>
-                  <Table aria-label="Clusters assessed" size="small">
+                  <Table aria-label="Clusters assessed" size="small" style={{ tableLayout: 'auto', minWidth: '900px' }}>
                     <TableHeader>
                       <TableRow>
                         <TableHeaderCell>Cluster</TableHeaderCell>
