@@ -46,6 +46,12 @@ export interface SnapshotTarget {
   spec: string;
   /** Target options; `source` is an already-open BlockSource (EBS direct) the engine reads instead of opening `spec`. */
   options?: TargetOptions;
+  /**
+   * The first read of the snapshot that failed (it was deleted under the reader, a block failed
+   * its checksum), asked once the engine is done: the engine records a file it cannot read as a
+   * coverage issue and goes on, so only the medium knows the whole read is incomplete.
+   */
+  readFailure?: () => Error | undefined;
 }
 
 export interface TaggedSnapshot {

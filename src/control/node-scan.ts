@@ -246,13 +246,17 @@ async function scanFromDisk(scan: NodeScan, ctx: NodeContext, deps: NodeScanDeps
       }),
       analyzed: (fp, inventory) => {
         const mine = deps.inflight?.get(fp);
-        if (mine && claimedFingerprint === fp) mine.resolve(inventory);
+        // An inventory from a read that failed part-way is incomplete: nobody may reuse it.
+        if (mine && claimedFingerprint === fp) mine.resolve(target.readFailure?.() === undefined ? inventory : undefined);
       },
       match: (inventory, fp) => matchCached(inventory, fp, db, deps),
       onStage: async (stage) => {
         if (stage === 'match' && !(await deps.store.advanceNodeScan(scan.id, deps.worker, 'match', now().toISOString()))) throw new ConflictError(`node scan ${scan.id} lost its claim`);
       },
     });
+    // The snapshot failed under the reader (gone, corrupt): the engine kept going file by file, but the read is incomplete.
+    const readFailure = target.readFailure?.();
+    if (readFailure !== undefined) throw readFailure;
     const { result, bytesRead } = outcome;
     const assessed = result.coverage.vuln?.assessed === true;
     const pub: Publication = {

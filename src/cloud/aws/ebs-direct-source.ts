@@ -4,7 +4,9 @@
  * written block; GetSnapshotBlock returns one block with its SHA-256 checksum, which **we
  * verify** (the SDK does not). Blocks absent from the list were never written: they read as
  * zeros without a request. Blocks of one read are fetched in parallel under one limit per
- * source.
+ * source. Block tokens expire (ListSnapshotBlocks says when): a fetch refused with
+ * `ValidationException` / `INVALID_BLOCK_TOKEN`, or one due after the expiry, lists the blocks
+ * again (once for every fetch waiting) and retries with the new token.
  *
  * Reference: the EBS direct Smithy model (test/data/cloud-api/aws/ebs.json): `GET
  * /snapshots/{SnapshotId}/blocks?maxResults&pageToken&startingBlockIndex`, `GET
@@ -52,23 +54,54 @@ class Limiter {
   }
 }
 
+interface BlockList {
+  volumeGiB: number;
+  tokens: Map<number, string>;
+  expiresAt: number | undefined;
+}
+
+async function listBlocks(client: EBSClient, snapshotId: string): Promise<BlockList> {
+  const tokens = new Map<number, string>();
+  let next: string | undefined;
+  let volumeGiB: number | undefined;
+  let expiresAt: number | undefined;
+  do {
+    const page = await client.send(new ListSnapshotBlocksCommand({ SnapshotId: snapshotId, MaxResults: LIST_PAGE_BLOCKS, ...(next !== undefined && { NextToken: next }) }));
+    if (page.BlockSize !== undefined && page.BlockSize !== EBS_BLOCK_BYTES) throw new CorruptError(`EBS snapshot ${snapshotId}: block size ${page.BlockSize}, expected ${EBS_BLOCK_BYTES}`);
+    volumeGiB = page.VolumeSize ?? volumeGiB;
+    // The earliest expiry of any page holds for them all.
+    if (page.ExpiryTime !== undefined) expiresAt = Math.min(expiresAt ?? Infinity, page.ExpiryTime.getTime());
+    for (const b of page.Blocks ?? []) if (b.BlockIndex !== undefined && b.BlockToken !== undefined) tokens.set(b.BlockIndex, b.BlockToken);
+    next = page.NextToken || undefined;
+  } while (next !== undefined);
+  if (volumeGiB === undefined || !Number.isInteger(volumeGiB) || volumeGiB <= 0 || volumeGiB * GiB > MAX_VOLUME_BYTES) throw new CorruptError(`EBS snapshot ${snapshotId}: volume size ${String(volumeGiB)} GiB`);
+  for (const i of tokens.keys()) if (i < 0 || i * EBS_BLOCK_BYTES >= volumeGiB * GiB) throw new CorruptError(`EBS snapshot ${snapshotId}: block ${i} beyond the volume`);
+  return { volumeGiB, tokens, expiresAt };
+}
+
 export class EbsDirectSource implements BlockSource {
   readonly size: number;
   readonly sectorSize: number;
   readonly description: string;
   readonly #client: EBSClient;
   readonly #snapshot: string;
-  readonly #tokens: Map<number, string>;
+  #tokens: Map<number, string>;
+  /** When the current tokens expire (ms since the epoch), when ListSnapshotBlocks said. */
+  #expiresAt: number | undefined;
+  #relisting: Promise<void> | undefined;
+  #relists = 0;
   readonly #limit: Limiter;
+  #failure: Error | undefined;
   #reads = 0;
   #bytes = 0;
   #closed = false;
 
-  private constructor(client: EBSClient, snapshot: string, size: number, tokens: Map<number, string>, o: EbsDirectOptions) {
+  private constructor(client: EBSClient, snapshot: string, size: number, listed: BlockList, o: EbsDirectOptions) {
     this.#client = client;
     this.#snapshot = snapshot;
     this.size = size;
-    this.#tokens = tokens;
+    this.#tokens = listed.tokens;
+    this.#expiresAt = listed.expiresAt;
     this.sectorSize = o.sectorSize ?? 512;
     this.#limit = new Limiter(o.concurrency ?? DEFAULT_CONCURRENCY);
     this.description = `ebs-direct ${snapshot}`;
@@ -76,20 +109,8 @@ export class EbsDirectSource implements BlockSource {
 
   /** Lists the snapshot's blocks (every page) and returns a source over them. */
   static async open(client: EBSClient, snapshotId: string, o: EbsDirectOptions = {}): Promise<EbsDirectSource> {
-    const tokens = new Map<number, string>();
-    let next: string | undefined;
-    let volumeGiB: number | undefined;
-    do {
-      const page = await client.send(new ListSnapshotBlocksCommand({ SnapshotId: snapshotId, MaxResults: LIST_PAGE_BLOCKS, ...(next !== undefined && { NextToken: next }) }));
-      if (page.BlockSize !== undefined && page.BlockSize !== EBS_BLOCK_BYTES) throw new CorruptError(`EBS snapshot ${snapshotId}: block size ${page.BlockSize}, expected ${EBS_BLOCK_BYTES}`);
-      volumeGiB = page.VolumeSize ?? volumeGiB;
-      for (const b of page.Blocks ?? []) if (b.BlockIndex !== undefined && b.BlockToken !== undefined) tokens.set(b.BlockIndex, b.BlockToken);
-      next = page.NextToken || undefined;
-    } while (next !== undefined);
-    if (volumeGiB === undefined || !Number.isInteger(volumeGiB) || volumeGiB <= 0 || volumeGiB * GiB > MAX_VOLUME_BYTES) throw new CorruptError(`EBS snapshot ${snapshotId}: volume size ${String(volumeGiB)} GiB`);
-    const size = volumeGiB * GiB;
-    for (const i of tokens.keys()) if (i < 0 || i * EBS_BLOCK_BYTES >= size) throw new CorruptError(`EBS snapshot ${snapshotId}: block ${i} beyond the volume`);
-    return new EbsDirectSource(client, snapshotId, size, tokens, o);
+    const listed = await listBlocks(client, snapshotId);
+    return new EbsDirectSource(client, snapshotId, listed.volumeGiB * GiB, listed, o);
   }
 
   /** Blocks the snapshot holds (the rest read as zeros). */
@@ -97,16 +118,63 @@ export class EbsDirectSource implements BlockSource {
     return this.#tokens.size;
   }
 
+  /** The first block fetch that failed (kept: the engine may record it as a per-file issue and go on). */
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
+  /** How many times the block list was fetched again because its tokens expired. */
+  get relists(): number {
+    return this.#relists;
+  }
+
+  /** New tokens for every block: one ListSnapshotBlocks pass, shared by every fetch that needs it. */
+  #relist(): Promise<void> {
+    this.#relisting ??= (async () => {
+      try {
+        const listed = await listBlocks(this.#client, this.#snapshot);
+        if (listed.volumeGiB * GiB !== this.size) throw new CorruptError(`${this.description}: the volume size changed while it was read`);
+        this.#tokens = listed.tokens;
+        this.#expiresAt = listed.expiresAt;
+        this.#relists++;
+      } finally {
+        this.#relisting = undefined;
+      }
+    })();
+    return this.#relisting;
+  }
+
   async #block(index: number): Promise<Uint8Array> {
-    const token = this.#tokens.get(index);
-    if (token === undefined) return new Uint8Array(EBS_BLOCK_BYTES);
+    if (!this.#tokens.has(index)) return new Uint8Array(EBS_BLOCK_BYTES);
+    try {
+      return await this.#fetch(index);
+    } catch (err) {
+      if (!this.#closed) this.#failure ??= err as Error;
+      throw err;
+    }
+  }
+
+  #fetch(index: number): Promise<Uint8Array> {
     return this.#limit.run(async () => {
       if (this.#closed) throw new SourceError(`${this.description}: closed`);
+      if (this.#expiresAt !== undefined && Date.now() >= this.#expiresAt) await this.#relist();
       let out;
-      try {
-        out = await this.#client.send(new GetSnapshotBlockCommand({ SnapshotId: this.#snapshot, BlockIndex: index, BlockToken: token }));
-      } catch (err) {
-        throw new SourceError(`${this.description}: block ${index}: ${(err as Error).name}: ${(err as Error).message}`, { cause: err });
+      for (let attempt = 0; ; attempt++) {
+        const token = this.#tokens.get(index);
+        if (token === undefined) throw new CorruptError(`${this.description}: block ${index} vanished from the snapshot's block list`);
+        try {
+          out = await this.#client.send(new GetSnapshotBlockCommand({ SnapshotId: this.#snapshot, BlockIndex: index, BlockToken: token }));
+          break;
+        } catch (err) {
+          if (attempt === 0 && (err as { Reason?: unknown }).Reason === 'INVALID_BLOCK_TOKEN') {
+            // Another fetch may have listed the blocks again since this one took its token.
+            if (this.#tokens.get(index) === token) await this.#relist();
+            continue;
+          }
+          // The HTTP status in the message: a 404 (the snapshot was deleted under the reader) is a lost snapshot to the node scan.
+          const status = (err as { $metadata?: { httpStatusCode?: unknown } }).$metadata?.httpStatusCode;
+          throw new SourceError(`${this.description}: block ${index}: ${typeof status === 'number' ? `HTTP ${status} ` : ''}${(err as Error).name}: ${(err as Error).message}`, { cause: err });
+        }
       }
       const data = out.BlockData ? await out.BlockData.transformToByteArray() : new Uint8Array(0);
       this.#reads++;

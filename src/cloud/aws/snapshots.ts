@@ -8,8 +8,14 @@
  * - delete: DeleteSnapshot (already gone is success). listOurs: DescribeSnapshots of our own
  *   snapshots filtered by the owner tag.
  * Writes go through one budget per account and region (cloud/limiter.ts).
+ *
+ * Several accounts may share a region: a volume is snapshotted with the clients of its node's
+ * account; a snapshot is read and deleted with the clients that made or listed it (references
+ * carry no account, as the ledger stores them), found by asking the region's accounts when this
+ * process has not seen it. A CreateSnapshot the SDK had to retry (an answer lost on the way) may
+ * have made more than one snapshot: the others, found by the lease tag, are deleted at once.
  */
-import { CreateSnapshotCommand, DeleteSnapshotCommand, DescribeSnapshotsCommand, type Snapshot as Ec2Snapshot } from '@aws-sdk/client-ec2';
+import { CreateSnapshotCommand, DeleteSnapshotCommand, DescribeSnapshotsCommand, type EC2Client, type Snapshot as Ec2Snapshot } from '@aws-sdk/client-ec2';
 import type { Node } from '../../store/index.ts';
 import type { AwsAccountConfig } from '../config.ts';
 import { SnapshotError, type Snapshot, type SnapshotFailure, type SnapshotProvider, type SnapshotTags, type SnapshotTarget, type TaggedSnapshot } from '../index.ts';
@@ -42,25 +48,56 @@ function failure(err: unknown, what: string, notFound: SnapshotFailure): Snapsho
 
 export class AwsSnapshotProvider implements SnapshotProvider {
   readonly provider = 'aws';
-  readonly #regions = new Map<string, Region>();
+  readonly #accounts: Region[];
+  /** Which account made or listed a snapshot, by snapshot id. */
+  readonly #owners = new Map<string, Region>();
   readonly #writes = new KeyedLimiter(DEFAULT_WRITES_IN_FLIGHT);
 
-  /** One entry per account; snapshots are told apart by the region in their reference. */
+  /** One entry per account (several may share a region). */
   constructor(accounts: ReadonlyArray<Region>) {
-    for (const a of accounts) if (!this.#regions.has(a.config.region)) this.#regions.set(a.config.region, a);
+    this.#accounts = [...accounts];
   }
 
-  #region(ref: string): { r: Region; id: string } {
+  #parse(ref: string): { region: string; id: string; inRegion: Region[] } {
     const p = parseRef(ref);
     if (!p) throw new SnapshotError('snapshot-failed', `'${ref}' is not an EBS volume or snapshot reference`);
-    const r = this.#regions.get(p.region);
-    if (!r) throw new SnapshotError('snapshot-failed', `no aws account in the environment file has region ${p.region}`);
-    return { r, id: p.id };
+    const inRegion = this.#accounts.filter((a) => a.config.region === p.region);
+    if (inRegion.length === 0) throw new SnapshotError('snapshot-failed', `no aws account in the environment file has region ${p.region}`);
+    return { region: p.region, id: p.id, inRegion };
+  }
+
+  /** The account whose volume this node's disk is: the node's own account. */
+  #forNode(node: Node & { diskRef: string }): { r: Region; id: string } {
+    const { id, inRegion, region } = this.#parse(node.diskRef);
+    const r = inRegion.find((a) => a.account === node.account) ?? (inRegion.length === 1 ? inRegion[0] : undefined);
+    if (!r) throw new SnapshotError('snapshot-failed', `node ${node.name}: its account '${node.account}' is not an aws account of region ${region} in the environment file`);
+    return { r, id };
+  }
+
+  /** The account holding a snapshot: the one that made or listed it, else the one of the region's accounts that finds it. */
+  async #forSnapshot(ref: string): Promise<{ r: Region; id: string }> {
+    const { id, inRegion } = this.#parse(ref);
+    const known = this.#owners.get(id);
+    if (known) return { r: known, id };
+    if (inRegion.length === 1) return { r: inRegion[0]!, id };
+    for (const r of inRegion) {
+      try {
+        const found = (await r.clients.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [id] }))).Snapshots?.length ?? 0;
+        if (found > 0) {
+          this.#owners.set(id, r);
+          return { r, id };
+        }
+      } catch (err) {
+        if (!/NotFound$/.test(awsCodeOf(err) ?? '')) throw failure(err, `finding the account of ${ref}`, 'snapshot-lost');
+      }
+    }
+    // No account has it: gone. The first account's answers say so (not found) to open and delete.
+    return { r: inRegion[0]!, id };
   }
 
   async create(node: Node, tags: SnapshotTags): Promise<Snapshot> {
     if (node.diskRef === undefined || node.diskRef === '') throw new SnapshotError('no-disk', `node ${node.name} has no EBS root volume`);
-    const { r, id } = this.#region(node.diskRef);
+    const { r, id } = this.#forNode({ ...node, diskRef: node.diskRef });
     const ec2Tags = [
       { Key: AWS_TAGS.owner, Value: OWNER },
       { Key: AWS_TAGS.lease, Value: tags.lease },
@@ -68,16 +105,32 @@ export class AwsSnapshotProvider implements SnapshotProvider {
       ...(tags.scan !== undefined ? [{ Key: AWS_TAGS.scan, Value: tags.scan }] : []),
     ];
     let snapshotId: string | undefined;
+    let attempts = 1;
     try {
       const out = await this.#writes.run(r.account, () => r.clients.ec2.send(new CreateSnapshotCommand({ VolumeId: id, Description: `hullscan node scan ${tags.scan ?? ''} (lease ${tags.lease})`, TagSpecifications: [{ ResourceType: 'snapshot', Tags: ec2Tags }] })));
       snapshotId = out.SnapshotId;
+      attempts = out.$metadata.attempts ?? 1;
     } catch (err) {
       throw failure(err, `snapshot of ${node.diskRef}`, 'disk-not-found');
     }
     if (snapshotId === undefined) throw new SnapshotError('snapshot-failed', `snapshot of ${node.diskRef}: EC2 returned no snapshot id`);
+    this.#owners.set(snapshotId, r);
+    // CreateSnapshot has no idempotency token: a retried call whose first answer was lost made a snapshot nobody holds.
+    if (attempts > 1) await this.#deleteDuplicates(r, tags.lease, snapshotId);
     const ref = snapshotRef(r.config.region, snapshotId);
     await this.#waitCompleted(r, snapshotId, ref);
     return { provider: this.provider, id: ref, ref };
+  }
+
+  async #deleteDuplicates(r: Region, lease: string, keep: string): Promise<void> {
+    for (const s of await describeTagged(r.clients.ec2, AWS_TAGS.lease, lease)) {
+      if (s.SnapshotId === undefined || s.SnapshotId === keep) continue;
+      try {
+        await this.#writes.run(r.account, () => r.clients.ec2.send(new DeleteSnapshotCommand({ SnapshotId: s.SnapshotId })));
+      } catch (err) {
+        if (awsCodeOf(err) !== 'InvalidSnapshot.NotFound') throw failure(err, `deleting the duplicate snapshot ${s.SnapshotId} of lease ${lease}`, 'snapshot-failed');
+      }
+    }
   }
 
   async #waitCompleted(r: Region, snapshotId: string, ref: string): Promise<void> {
@@ -99,17 +152,17 @@ export class AwsSnapshotProvider implements SnapshotProvider {
   }
 
   async open(snapshot: Snapshot): Promise<SnapshotTarget> {
-    const { r, id } = this.#region(snapshot.ref);
+    const { r, id } = await this.#forSnapshot(snapshot.ref);
     try {
       const source = await EbsDirectSource.open(r.clients.ebs, id, { ...(r.config.blockConcurrency !== undefined && { concurrency: r.config.blockConcurrency }) });
-      return { spec: snapshot.ref, options: { source } };
+      return { spec: snapshot.ref, options: { source }, readFailure: () => source.failure };
     } catch (err) {
       throw failure(err, `EBS direct read of ${snapshot.ref}`, 'snapshot-lost');
     }
   }
 
   async delete(snapshot: Snapshot): Promise<void> {
-    const { r, id } = this.#region(snapshot.id);
+    const { r, id } = await this.#forSnapshot(snapshot.id);
     try {
       await this.#writes.run(r.account, () => r.clients.ec2.send(new DeleteSnapshotCommand({ SnapshotId: id })));
     } catch (err) {
@@ -119,21 +172,29 @@ export class AwsSnapshotProvider implements SnapshotProvider {
 
   async listOurs(): Promise<TaggedSnapshot[]> {
     const out: TaggedSnapshot[] = [];
-    for (const r of this.#regions.values()) {
-      let next: string | undefined;
-      do {
-        const page = await r.clients.ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: `tag:${AWS_TAGS.owner}`, Values: [OWNER] }], ...(next !== undefined && { NextToken: next }) }));
-        for (const s of page.Snapshots ?? []) {
-          const t = new Map((s.Tags ?? []).map((x) => [x.Key ?? '', x.Value ?? '']));
-          if (t.get(AWS_TAGS.owner) !== OWNER || s.SnapshotId === undefined) continue;
-          const tags: SnapshotTags = { owner: OWNER, lease: t.get(AWS_TAGS.lease) ?? '', expires: t.get(AWS_TAGS.expires) ?? new Date(0).toISOString() };
-          if (t.has(AWS_TAGS.scan)) tags.scan = t.get(AWS_TAGS.scan)!;
-          const ref = snapshotRef(r.config.region, s.SnapshotId);
-          out.push({ snapshot: { provider: this.provider, id: ref, ref }, tags });
-        }
-        next = page.NextToken ?? undefined;
-      } while (next !== undefined);
+    for (const r of this.#accounts) {
+      for (const s of await describeTagged(r.clients.ec2, AWS_TAGS.owner, OWNER)) {
+        const t = new Map((s.Tags ?? []).map((x) => [x.Key ?? '', x.Value ?? '']));
+        if (t.get(AWS_TAGS.owner) !== OWNER || s.SnapshotId === undefined) continue;
+        const tags: SnapshotTags = { owner: OWNER, lease: t.get(AWS_TAGS.lease) ?? '', expires: t.get(AWS_TAGS.expires) ?? new Date(0).toISOString() };
+        if (t.has(AWS_TAGS.scan)) tags.scan = t.get(AWS_TAGS.scan)!;
+        this.#owners.set(s.SnapshotId, r);
+        const ref = snapshotRef(r.config.region, s.SnapshotId);
+        out.push({ snapshot: { provider: this.provider, id: ref, ref }, tags });
+      }
     }
     return out;
   }
+}
+
+/** The account's own snapshots carrying tag `key` = `value` (every page). */
+async function describeTagged(ec2: EC2Client, key: string, value: string): Promise<Ec2Snapshot[]> {
+  const out: Ec2Snapshot[] = [];
+  let next: string | undefined;
+  do {
+    const page = await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: `tag:${key}`, Values: [value] }], ...(next !== undefined && { NextToken: next }) }));
+    out.push(...(page.Snapshots ?? []));
+    next = page.NextToken ?? undefined;
+  } while (next !== undefined);
+  return out;
 }

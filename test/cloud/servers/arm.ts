@@ -24,6 +24,7 @@ import { testCertificate } from '../../helpers/tls.ts';
 const DATA = join(import.meta.dirname, '..', '..', 'data', 'cloud-api', 'azure');
 const CONTAINER = 'disks';
 const PAGE_CHUNK_BYTES = 4 * 1024 * 1024;
+const ZERO_CHUNK = Buffer.alloc(PAGE_CHUNK_BYTES);
 export const ARM_TOKEN = 'test-arm-token';
 
 function example(name: string): { responses: Record<string, { body?: unknown; headers?: Record<string, string> }> } {
@@ -170,7 +171,8 @@ export async function startArmServer(o: { subscription: string; clusters: ArmClu
           for (let off = 0; off < size; off += PAGE_CHUNK_BYTES) {
             const len = readSync(fd, buf, 0, Math.min(PAGE_CHUNK_BYTES, size - off), off);
             const chunk = buf.subarray(0, len);
-            if (chunk.every((b) => b === 0)) continue;
+            // memcmp against zeros (Buffer.equals): a byte-by-byte test in JS took most of a minute per disk.
+            if (chunk.equals(ZERO_CHUNK.subarray(0, len))) continue;
             ok(await blobCall(o.azurite, 'PUT', `${CONTAINER}/${name}`, `comp=page&${accountSas}`, { 'x-ms-page-write': 'update', 'x-ms-range': `bytes=${off}-${off + len - 1}` }, chunk), 'put pages');
           }
           disks.set(id.toLowerCase(), { id, location: c.location, blob: name, size });

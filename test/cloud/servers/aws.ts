@@ -20,6 +20,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { testCertificate } from '../../helpers/tls.ts';
 
 const BLOCK = 512 * 1024;
+/** Compared with memcmp (Buffer.equals): testing 2 GiB byte by byte in JS took most of a minute. */
+const ZERO_BLOCK = Buffer.alloc(BLOCK);
 const GiB = 1024 * 1024 * 1024;
 const XMLNS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 
@@ -47,10 +49,20 @@ export interface AwsCluster {
 }
 
 export interface AwsFaults {
+  /** CreateSnapshot answers SnapshotLimitExceeded (fail, 400) or UnauthorizedOperation (deny, 403); lose-answer creates the snapshot and drops every answer. */
+  create?: 'fail' | 'deny' | 'lose-answer';
+  /** The first N CreateSnapshot answers are dropped after the snapshot is made (the SDK retries, making another). */
+  createAnswersLost?: number;
   /** This block index is served with a checksum that does not match its bytes. */
   corruptBlock?: number;
   /** The first N DeleteSnapshot calls fail with IncorrectState. */
   deleteFailures?: number;
+  /** After N GetSnapshotBlock reads the snapshot is deleted (the read fails half-way with ResourceNotFoundException). */
+  readFailAfter?: number;
+  /** After N GetSnapshotBlock reads every block token of the snapshot expires (new ones from ListSnapshotBlocks; old ones: ValidationException INVALID_BLOCK_TOKEN). */
+  expireTokensAfter?: number;
+  /** Called on each GetSnapshotBlock (after it is counted), before it is answered. */
+  onBlockRead?: (count: number) => void;
 }
 
 interface EbsSnapshot {
@@ -71,6 +83,8 @@ export interface AwsServer {
   requests: string[];
   snapshots: Map<string, EbsSnapshot>;
   blockReads: number;
+  /** ListSnapshotBlocks listings (calls for a first page). */
+  blockListings: number;
   close(): Promise<void>;
 }
 
@@ -115,7 +129,7 @@ function blocksUncached(image: string): { volumeGiB: number; blocks: Map<number,
     for (let i = 0; i * BLOCK < size; i++) {
       buf.fill(0);
       readSync(fd, buf, 0, Math.min(BLOCK, size - i * BLOCK), i * BLOCK);
-      if (buf.every((b) => b === 0)) continue;
+      if (buf.equals(ZERO_BLOCK)) continue;
       blocks.set(i, { token: randomBytes(24).toString('base64url'), sha: createHash('sha256').update(buf).digest('base64') });
     }
     return { volumeGiB: Math.max(1, Math.ceil(size / GiB)), blocks };
@@ -126,9 +140,11 @@ function blocksUncached(image: string): { volumeGiB: number; blocks: Map<number,
 
 export async function startAwsServer(o: { region: string; accountId: string; clusters: AwsCluster[]; faults?: AwsFaults }): Promise<AwsServer> {
   const cert = testCertificate();
-  const state: AwsServer = { endpoint: '', region: o.region, faults: o.faults ?? {}, requests: [], snapshots: new Map(), blockReads: 0, close: async () => {} };
+  const state: AwsServer = { endpoint: '', region: o.region, faults: o.faults ?? {}, requests: [], snapshots: new Map(), blockReads: 0, blockListings: 0, close: async () => {} };
   const nodes = o.clusters.flatMap((c) => c.nodegroups.flatMap((g) => g.nodes.map((n) => ({ c, g, n }))));
   let deleteFailures = 0;
+  let createAnswersLost = 0;
+  let tokensExpired = false;
 
   const xml = (res: ServerResponse, action: string, inner: string): void => {
     const body = `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${XMLNS}"><requestId>${randomBytes(8).toString('hex')}</requestId>${inner}</${action}Response>`;
@@ -145,7 +161,7 @@ export async function startAwsServer(o: { region: string; accountId: string; clu
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
     res.end(text);
   };
-  const restError = (res: ServerResponse, status: number, type: string, message: string): void => json(res, status, { message }, { 'x-amzn-errortype': type });
+  const restError = (res: ServerResponse, status: number, type: string, message: string, extra: Record<string, string> = {}): void => json(res, status, { message, ...extra }, { 'x-amzn-errortype': type });
 
   const snapshotXml = (s: EbsSnapshot, state = 'completed'): string =>
     `<item><snapshotId>${s.id}</snapshotId><volumeId>${s.volumeId}</volumeId><status>${state}</status><startTime>2026-01-01T00:00:00.000Z</startTime><progress>${state === 'completed' ? '100%' : '0%'}</progress><ownerId>${o.accountId}</ownerId><volumeSize>${s.volumeGiB}</volumeSize><encrypted>false</encrypted>${tagSet(s.tags)}</item>`;
@@ -166,12 +182,19 @@ export async function startAwsServer(o: { region: string; accountId: string; clu
       const volumeId = form.get('VolumeId') ?? '';
       const hit = nodes.find(({ n }) => n.volumeId === volumeId);
       if (!hit) return ec2Error(res, 400, 'InvalidVolume.NotFound', `The volume '${volumeId}' does not exist.`);
+      if (state.faults.create === 'fail') return ec2Error(res, 400, 'SnapshotLimitExceeded', 'The maximum number of snapshots has been reached.');
+      if (state.faults.create === 'deny') return ec2Error(res, 403, 'UnauthorizedOperation', 'You are not authorized to perform this operation.');
       const tags: Array<[string, string]> = [];
       for (let i = 1; form.has(`TagSpecification.1.Tag.${i}.Key`); i++) tags.push([form.get(`TagSpecification.1.Tag.${i}.Key`)!, form.get(`TagSpecification.1.Tag.${i}.Value`) ?? '']);
       if (form.get('TagSpecification.1.ResourceType') !== 'snapshot') return ec2Error(res, 400, 'InvalidParameterValue', 'tags must be given for the snapshot at creation');
       const { volumeGiB, blocks } = blocksOf(hit.n.image);
       const s: EbsSnapshot = { id: `snap-${randomBytes(8).toString('hex')}`, volumeId, volumeGiB, tags, polls: 0, image: hit.n.image, blocks };
       state.snapshots.set(s.id, s);
+      if (state.faults.create === 'lose-answer' || createAnswersLost < (state.faults.createAnswersLost ?? 0)) {
+        createAnswersLost++;
+        res.socket?.destroy();
+        return;
+      }
       return xml(res, action, `<snapshotId>${s.id}</snapshotId><volumeId>${volumeId}</volumeId><status>pending</status><startTime>2026-01-01T00:00:00.000Z</startTime><progress></progress><ownerId>${o.accountId}</ownerId><volumeSize>${volumeGiB}</volumeSize><encrypted>false</encrypted>${tagSet(tags)}`);
     }
     if (action === 'DescribeSnapshots') {
@@ -222,6 +245,7 @@ export async function startAwsServer(o: { region: string; accountId: string; clu
       if (seg.length === 3) {
         const start = Number(url.searchParams.get('startingBlockIndex') ?? '0');
         const max = Number(url.searchParams.get('maxResults') ?? '10000');
+        if (!url.searchParams.has('pageToken')) state.blockListings++;
         const after = Number(url.searchParams.get('pageToken') ?? String(start));
         const all = [...s.blocks.entries()].filter(([i]) => i >= after).sort((a, b) => a[0] - b[0]);
         // Small pages, so the client's paging is exercised.
@@ -231,8 +255,19 @@ export async function startAwsServer(o: { region: string; accountId: string; clu
         return json(res, 200, { Blocks: page.map(([i, b]) => ({ BlockIndex: i, BlockToken: b.token })), ExpiryTime: Date.now() / 1000 + 3600, VolumeSize: s.volumeGiB, BlockSize: BLOCK, ...(next !== undefined && { NextToken: next }) });
       }
       const index = Number(seg[3]);
+      state.blockReads++;
+      state.faults.onBlockRead?.(state.blockReads);
+      const f = state.faults;
+      if (f.readFailAfter !== undefined && state.blockReads > f.readFailAfter) {
+        state.snapshots.delete(s.id);
+        return restError(res, 404, 'ResourceNotFoundException', `The snapshot '${s.id}' does not exist.`, { Reason: 'SNAPSHOT_NOT_FOUND' });
+      }
+      if (f.expireTokensAfter !== undefined && state.blockReads > f.expireTokensAfter && !tokensExpired) {
+        tokensExpired = true;
+        for (const blk of s.blocks.values()) blk.token = randomBytes(24).toString('base64url');
+      }
       const b = s.blocks.get(index);
-      if (!b || url.searchParams.get('blockToken') !== b.token) return restError(res, 400, 'ValidationException', 'The block token is not valid for this block.');
+      if (!b || url.searchParams.get('blockToken') !== b.token) return restError(res, 400, 'ValidationException', 'The block token is not valid or has expired.', { Reason: 'INVALID_BLOCK_TOKEN' });
       const fd = openSync(s.image, 'r');
       const data = Buffer.alloc(BLOCK);
       try {
@@ -240,7 +275,6 @@ export async function startAwsServer(o: { region: string; accountId: string; clu
       } finally {
         closeSync(fd);
       }
-      state.blockReads++;
       const sha = state.faults.corruptBlock === index ? createHash('sha256').update('not these bytes').digest('base64') : b.sha;
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': BLOCK, 'x-amz-data-length': String(BLOCK), 'x-amz-checksum': sha, 'x-amz-checksum-algorithm': 'SHA256' });
       res.end(data);
