@@ -891,28 +891,44 @@ export class SecurityStore {
 
   // -- the CVE pane --
 
-  /** Every open finding of one vulnerability in the scope, with the resource it is on. */
+  /** Every open finding of one vulnerability in the scope, with the resource it is on (findings with the same details share one read-only object). */
   async affected(vulnerabilityId: string, scope: FindingScope, exemptions: readonly Exemption[]): Promise<AffectedRow[]> {
     const ex = exemptExpr(exemptions, this.driver.dialect);
     const w = scopeWhere({ ...scope, vulnerabilityId }, this.driver.dialect);
-    const rows = await this.driver.all<{
-      id: string; node_id: string; account_id: string; cluster_id: string; pool_id: string; cluster_name: string; pool_name: string; node_name: string; kernel: string | null;
-      data: string; exempt: number; first_seen: string; last_seen: string;
-    }>(
-      `SELECT f.id, f.node_id, f.account_id, f.cluster_id, f.pool_id, c.name AS cluster_name, p.name AS pool_name, n.name AS node_name, n.kernel, d.data, ${ex.sql} AS exempt, f.first_seen, f.last_seen
-       FROM findings f JOIN finding_details d ON d.hash = f.detail_hash JOIN nodes n ON n.id = f.node_id JOIN node_pools p ON p.id = f.pool_id JOIN clusters c ON c.id = f.cluster_id
-       WHERE ${w.sql}
-       ORDER BY f.account_id, c.name, p.name, n.name, f.package_name, f.id`,
+    // The findings alone (through findings_open_vuln), then their shared details and the names
+    // of their nodes once each: a CVE on every node repeats a few details thousands of times.
+    const rows = await this.driver.all<{ id: string; node_id: string; account_id: string; cluster_id: string; pool_id: string; detail_hash: string; package_name: string; exempt: number; first_seen: string; last_seen: string }>(
+      `SELECT f.id, f.node_id, f.account_id, f.cluster_id, f.pool_id, f.detail_hash, f.package_name, ${ex.sql} AS exempt, f.first_seen, f.last_seen FROM findings f WHERE ${w.sql}`,
       [...ex.params, ...w.params],
     );
-    return rows.map((r) => {
-      const out: AffectedRow = {
-        findingId: r.id, nodeId: r.node_id, ref: { account: r.account_id, cluster: r.cluster_name, nodePool: r.pool_name, node: r.node_name }, clusterId: r.cluster_id, poolId: r.pool_id,
-        finding: JSON.parse(r.data) as AffectedRow['finding'], exempt: r.exempt === 1, firstSeen: r.first_seen, lastSeen: r.last_seen,
+    const details = new Map<string, AffectedRow['finding']>();
+    const hashes = [...new Set(rows.map((r) => r.detail_hash))];
+    for (const batch of batches(hashes, 1, this.driver.maxParams)) {
+      for (const d of await this.driver.all<{ hash: string; data: string }>(`SELECT hash, data FROM finding_details WHERE hash IN (${placeholders(batch.length)})`, batch)) {
+        details.set(d.hash, JSON.parse(d.data) as AffectedRow['finding']);
+      }
+    }
+    const names = new Map<string, { node: string; pool: string; cluster: string; kernel: string | null }>();
+    const nodeIds = [...new Set(rows.map((r) => r.node_id))];
+    for (const batch of batches(nodeIds, 1, this.driver.maxParams)) {
+      const found = await this.driver.all<{ id: string; node: string; pool: string; cluster: string; kernel: string | null }>(
+        `SELECT n.id, n.name AS node, p.name AS pool, c.name AS cluster, n.kernel FROM nodes n JOIN node_pools p ON p.id = n.pool_id JOIN clusters c ON c.id = n.cluster_id WHERE n.id IN (${placeholders(batch.length)})`,
+        batch,
+      );
+      for (const n of found) names.set(n.id, n);
+    }
+    const out = rows.map((r) => {
+      const n = names.get(r.node_id)!;
+      const row: AffectedRow = {
+        findingId: r.id, nodeId: r.node_id, ref: { account: r.account_id, cluster: n.cluster, nodePool: n.pool, node: n.node }, clusterId: r.cluster_id, poolId: r.pool_id,
+        finding: details.get(r.detail_hash)!, exempt: r.exempt === 1, firstSeen: r.first_seen, lastSeen: r.last_seen,
       };
-      if (r.kernel !== null) out.nodeKernel = r.kernel;
-      return out;
+      if (n.kernel !== null) row.nodeKernel = n.kernel;
+      return { row, key: [r.account_id, n.cluster, n.pool, n.node, r.package_name, r.id] };
     });
+    const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+    out.sort((a, b) => a.key.reduce((c, k, i) => c || cmp(k, b.key[i]!), 0));
+    return out.map((o) => o.row);
   }
 
   /** The stored details of one vulnerability (summary, aliases, CVSS, EPSS, KEV). */
