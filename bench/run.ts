@@ -7,7 +7,9 @@
  * run in the order of ORDER: startup.ts — the CLI's start-up, issue #17; then the data flow (disk.ts — container decoders and the HTTP range
  * source, issue #2; fs.ts — filesystem walk, reading every file, peak RSS, issue #3; then
  * inventory, vulnerability database and malware, each when present; security.ts — the Findings
- * list and the CVE pane over a million findings, issue #13), any other script after them in name order.
+ * list and the CVE pane over a million findings, issue #13; fleet.ts — 100 nodes on the control plane, issue #11;
+ * cloud.ts — an inventory read through Azurite and EBS direct against the local file, issue #12), any other
+ * script after them in name order.
  *
  * Every figure is a ratio against a reference measured in the same run by the same script.
  * `node bench/run.ts disk fs` runs only the named scripts. Not a test: nothing here asserts.
@@ -21,7 +23,7 @@ import { enableCompileCache } from '../bin/compile-cache.js';
 /** Scripts in bench/ that are not benchmarks (this runner, servers and helpers they spawn). */
 const HELPERS = new Set(['run', 'http-server']);
 /** Start-up of the CLI first (issue #17), then the data flow: disk → fs → inventory → vulnerability matching → malware. */
-const ORDER = ['startup', 'disk', 'fs', 'inventory', 'vulndb', 'malware', 'security'];
+const ORDER = ['startup', 'disk', 'fs', 'inventory', 'vulndb', 'malware', 'security', 'fleet', 'cloud'];
 
 function benchScripts(): string[] {
   const names = readdirSync(import.meta.dirname)
