@@ -18,8 +18,8 @@ export function awsVolume(raw: string, dir: string): string {
   return out;
 }
 
-export function awsFleet(image: string, o: { cluster?: string; volumeId?: string; instanceId?: string; node?: string } = {}): AwsCluster[] {
-  return [{ name: o.cluster ?? 'eks-prod', version: '1.30', nodegroups: [{ name: 'ng-ubuntu', amiType: 'CUSTOM', releaseVersion: '1.30.4-20260820', instanceType: 'm6i.large', nodes: [{ instanceId: o.instanceId ?? 'i-0a1b2c3d4e5f60718', zone: 'eu-west-1a', privateDnsName: o.node ?? AWS_NODE, volumeId: o.volumeId ?? 'vol-0123456789abcdef0', image }] }] }];
+export function awsFleet(image: string, o: { cluster?: string; volumeId?: string; instanceId?: string; node?: string; zone?: string } = {}): AwsCluster[] {
+  return [{ name: o.cluster ?? 'eks-prod', version: '1.30', nodegroups: [{ name: 'ng-ubuntu', amiType: 'CUSTOM', releaseVersion: '1.30.4-20260820', instanceType: 'm6i.large', nodes: [{ instanceId: o.instanceId ?? 'i-0a1b2c3d4e5f60718', zone: o.zone ?? 'eu-west-1a', privateDnsName: o.node ?? AWS_NODE, volumeId: o.volumeId ?? 'vol-0123456789abcdef0', image }] }] }];
 }
 
 /** An environment file's aws account pointed at the local server. */
