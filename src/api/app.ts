@@ -278,7 +278,8 @@ export function createApi(o: ApiOptions): Api {
           const header = c.req.header('x-csrf-token');
           if (header === undefined || p.csrfHash === undefined || !sameSecret(hashSecret(header), p.csrfHash)) throw new ApiProblem(403, 'missing or wrong X-CSRF-Token (see GET /api/v1/me)');
         }
-        if (r.access.kind === 'authenticated' && !hasAnyRole(p, r.access.role)) throw new ApiProblem(403, `this needs the ${r.access.role} role`);
+        // Reader-level views need no role check: they show what the caller's grants let them see (maybe nothing).
+        if (r.access.kind === 'authenticated' && r.access.role !== 'reader' && !hasAnyRole(p, r.access.role)) throw new ApiProblem(403, `this needs the ${r.access.role} role`);
         if (r.access.kind === 'account' && p.grants.length === 0) throw new ApiProblem(404, 'no such resource');
       }
       const reply: Reply = await r.handler(c);

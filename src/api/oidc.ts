@@ -93,8 +93,11 @@ export class OidcLogin {
     const claims = tokens.claims();
     if (claims === undefined) throw new Error('the provider returned no ID token');
     const id: OidcIdentity = { subject: claims.sub, returnTo: pending.returnTo };
-    if (typeof claims['email'] === 'string' && claims['email_verified'] === true) id.email = claims['email'];
-    if (typeof claims['name'] === 'string') id.name = claims['name'];
+    // Providers put profile claims in the ID token or only in the UserInfo answer.
+    let info: Record<string, unknown> = claims;
+    if (typeof claims['email'] !== 'string' && config.serverMetadata().userinfo_endpoint !== undefined) info = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+    if (typeof info['email'] === 'string' && info['email_verified'] === true) id.email = info['email'];
+    if (typeof info['name'] === 'string') id.name = info['name'];
     return id;
   }
 }

@@ -48,12 +48,13 @@ export interface Fixture {
   /** An owner token of the whole tenant. */
   root: string;
   token(role: Role, accounts?: string[]): Promise<string>;
-  /** Calls the server with a bearer token (or none). */
+  /** Calls the server with a bearer token (or none). `json` is the parsed body, loosely typed: the tests read what they assert. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers are checked field by field in the tests
   call(method: string, path: string, o?: { token?: string | undefined; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; headers: Headers; text: string; json: any }>;
   close(): Promise<void>;
 }
 
-export async function startFixture(options: Partial<ApiOptions> = {}): Promise<Fixture> {
+export async function startFixture(options: Partial<ApiOptions> = {}, port = 0): Promise<Fixture> {
   const work = mkdtempSync(join(tmpdir(), 'hullscan-api-'));
   const dbPath = join(work, 'vuln.db');
   await importFeeds(dbPath, FEEDS);
@@ -84,7 +85,7 @@ export async function startFixture(options: Partial<ApiOptions> = {}): Promise<F
     rateLimit: false,
     ...options,
   });
-  const server = await listen(api, { host: '127.0.0.1', port: 0 });
+  const server = await listen(api, { host: '127.0.0.1', port });
   const root = 'hs_root-owner-token-for-the-api-tests-0123456789';
   await auth.createToken({ name: 'root', role: 'owner', tokenHash: hashSecret(root), createdBy: 'test', at: new Date().toISOString() });
   const call: Fixture['call'] = async (method, path, o = {}) => {
