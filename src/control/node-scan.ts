@@ -194,6 +194,7 @@ async function scanFromDisk(scan: NodeScan, ctx: NodeContext, deps: NodeScanDeps
   // Intent first: a crash between here and the provider's answer leaves a lease the sweeper resolves by tag.
   const lease = await deps.store.recordLeaseIntent({ provider: provider.provider, account: ctx.account.id, node: ctx.node.id, nodeScan: scan.id, diskRef: ctx.node.diskRef ?? '', owner: deps.worker, at: at.toISOString(), expiresAt: expires.toISOString() });
   let snapshot: Snapshot | undefined;
+  let matched: MatchResult | undefined;
   /** The fingerprint this scan analyzes for the others of this process (see deps.inflight). */
   let claimedFingerprint: string | undefined;
   const abort = new AbortController();
@@ -249,7 +250,7 @@ async function scanFromDisk(scan: NodeScan, ctx: NodeContext, deps: NodeScanDeps
         // An inventory from a read that failed part-way is incomplete: nobody may reuse it.
         if (mine && claimedFingerprint === fp) mine.resolve(target.readFailure?.() === undefined ? inventory : undefined);
       },
-      match: (inventory, fp) => matchCached(inventory, fp, db, deps),
+      match: (inventory, fp) => (matched = matchCached(inventory, fp, db, deps)),
       onStage: async (stage) => {
         if (stage === 'match' && !(await deps.store.advanceNodeScan(scan.id, deps.worker, 'match', now().toISOString()))) throw new ConflictError(`node scan ${scan.id} lost its claim`);
       },
@@ -273,7 +274,9 @@ async function scanFromDisk(scan: NodeScan, ctx: NodeContext, deps: NodeScanDeps
       coverage: result.coverage,
       at: now().toISOString(),
     };
-    if (assessed) pub.findings = result.findings;
+    // The cached match result's own findings (the store ignores node identity): nodes sharing an
+    // inventory hand the store the same objects, whose serialised details it then reuses.
+    if (assessed) pub.findings = matched?.findings ?? result.findings;
     else {
       pub.reason = 'unsupported-os';
       const issue = result.coverage.vuln?.issues[0] ?? result.inventory.issues[0];

@@ -67,6 +67,20 @@ export function findingKey(f: Finding): string {
   return `${f.vulnerabilityId}|${p.type}:${p.name}:${p.arch ?? ''}:${p.binaryPath ?? ''}`;
 }
 
+/** Serialised details per Finding object: nodes that share an inventory share the match result's objects. */
+const DETAILS = new WeakMap<Finding, { data: string; hash: string }>();
+
+function detailOf(f: Finding): { data: string; hash: string } {
+  let d = DETAILS.get(f);
+  if (d === undefined) {
+    const { node: _node, summary: _summary, aliases: _aliases, cvss: _cvss, epss: _epss, kev: _kev, ...rest } = f;
+    const data = json(rest);
+    d = { data, hash: createHash('sha256').update(data).digest('base64url') };
+    DETAILS.set(f, d);
+  }
+  return d;
+}
+
 /** The store's key of an alert across scans: the engine's id (kind, engine, rule, path). */
 export function alertKey(a: Alert): string {
   return a.id;
@@ -993,9 +1007,7 @@ export class FleetStore {
       if (seen.has(key)) key = `${key}@${f.package.version}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      const { node: _node, summary: _summary, aliases: _aliases, cvss: _cvss, epss: _epss, kev: _kev, ...rest } = f;
-      const data = json(rest);
-      const hash = createHash('sha256').update(data).digest('base64url');
+      const { data, hash } = detailOf(f);
       details.set(hash, data);
       rows.push([
         randomUUID(), node.id, node.pool_id, node.cluster_id, node.account_id, key, f.vulnerabilityId, f.package.name, f.package.type, f.package.version,
