@@ -5,8 +5,8 @@ import { parseDuration } from '../units.ts';
 import { ArgumentError, parseOptions } from '../args.ts';
 import { UsageError } from '../../util/errors.ts';
 import type { DbStatus } from '../../vulndb/index.ts';
-import { defaultDbPath, importFeeds, openVulnDb, type ImportReport } from '../../vulndb/store.ts';
-import { parseSourceUrl, readUpdateConfig, resolveFeeds, updateDb, type FeedUrls } from '../../vulndb/update.ts';
+import type { ImportReport } from '../../vulndb/store.ts';
+import type { FeedUrls } from '../../vulndb/update.ts';
 import { renderTable } from '../table.ts';
 
 /** `db status` exit code when the database (or one of its sources) is older than --max-age. */
@@ -85,6 +85,8 @@ export async function dbImport(args: string[], out: Out): Promise<number> {
     return 0;
   }
   if (positionals.length === 0) throw new ArgumentError('db import needs at least one feed file, directory or URL');
+  // The database code is loaded only now: `--help` and usage errors need none of it.
+  const { defaultDbPath, importFeeds } = await import('../../vulndb/store.ts');
   const path = defaultDbPath(values.db);
   const report = await importFeeds(path, positionals, { fetch: { allowPrivateUrls: values['allow-private-urls'] === true } });
   out(renderImport(report));
@@ -108,6 +110,7 @@ export async function dbUpdate(args: string[], out: Out, err: Out): Promise<numb
     return 0;
   }
   if (positionals.length > 0) throw new ArgumentError(`db update takes no arguments (got ${positionals.length}); use db import for files`);
+  const [{ defaultDbPath }, { parseSourceUrl, readUpdateConfig, resolveFeeds, updateDb }] = await Promise.all([import('../../vulndb/store.ts'), import('../../vulndb/update.ts')]);
   const config = values.config === undefined ? { feeds: {}, fetch: {} } : await readUpdateConfig(values.config);
   const overrides: FeedUrls = {};
   for (const arg of values['source-url'] ?? []) {
@@ -186,6 +189,7 @@ export async function dbStatus(args: string[], out: Out, err: Out): Promise<numb
   if (positionals.length > 0) throw new ArgumentError('db status takes no arguments');
   if (values.format !== 'table' && values.format !== 'json') throw new UsageError(`--format must be table or json, got "${values.format.slice(0, 20)}"`);
   const maxAgeMs = parseAge(values['max-age']);
+  const { defaultDbPath, openVulnDb } = await import('../../vulndb/store.ts');
   const v = openVulnDb(defaultDbPath(values.db));
   let status: DbStatus;
   try {

@@ -1,5 +1,5 @@
 import { ALLOW_PRIVATE_URLS_HELP, ALLOW_PRIVATE_URLS_SPEC, ArgumentError, assertTargetExists, parseOptions, targetHttpOptions } from '../args.ts';
-import { openDisk, type OpenedDisk } from '../../scan/target.ts';
+import type { OpenedDisk } from '../../scan/target.ts';
 import { UsageError } from '../../util/errors.ts';
 import type { Issue } from '../../util/issues.ts';
 import { formatBytes } from '../../util/units.ts';
@@ -120,6 +120,8 @@ export async function diskInspect(args: string[], out: (s: string) => void): Pro
   if (positionals.length !== 1) throw new ArgumentError('disk inspect takes one target');
   if (values.format !== 'table' && values.format !== 'json') throw new UsageError(`unknown --format '${values.format}' (table or json)`);
   await assertTargetExists(positionals[0]!);
+  // The engine is loaded only now: `disk inspect --help` and usage errors need none of it.
+  const { openDisk } = await import('../../scan/target.ts');
   const disk = await openDisk(positionals[0]!, targetHttpOptions(values['allow-private-urls']));
   try {
     const j = inspectJson(disk);

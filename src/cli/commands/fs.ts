@@ -3,7 +3,6 @@ import { ALLOW_PRIVATE_URLS_HELP, ALLOW_PRIVATE_URLS_SPEC, ArgumentError, assert
 import type { FileSystem, FileType, Stat } from '../../fs/index.ts';
 import { PathFileSystem } from '../../fs/path-fs.ts';
 import { walk } from '../../fs/walk.ts';
-import { openTargetFilesystem } from '../../scan/target.ts';
 import { UsageError } from '../../util/errors.ts';
 import type { Issue } from '../../util/issues.ts';
 import { renderTable } from '../table.ts';
@@ -178,6 +177,8 @@ export async function fsLs(args: string[], out: (s: string) => void): Promise<nu
   if (positionals.length < 1 || positionals.length > 2) throw new ArgumentError('fs ls takes a target and an optional path');
   if (values.format !== 'table' && values.format !== 'json') throw new UsageError(`unknown --format '${values.format}' (table or json)`);
   await assertTargetExists(positionals[0]!);
+  // The engine is loaded only now: `--help` and usage errors need none of it.
+  const { openTargetFilesystem } = await import('../../scan/target.ts');
   const opened = await openTargetFilesystem(positionals[0]!, { ...targetHttpOptions(values['allow-private-urls']), ...(values.volume !== undefined && { volume: values.volume }) });
   const issues: Issue[] = [...opened.issues];
   try {
@@ -217,6 +218,8 @@ export async function fsCat(args: string[], write: (chunk: Uint8Array) => Promis
   }
   if (positionals.length !== 2) throw new ArgumentError('fs cat takes a target and a path');
   await assertTargetExists(positionals[0]!);
+  // The engine is loaded only now: `--help` and usage errors need none of it.
+  const { openTargetFilesystem } = await import('../../scan/target.ts');
   const opened = await openTargetFilesystem(positionals[0]!, { ...targetHttpOptions(values['allow-private-urls']), ...(values.volume !== undefined && { volume: values.volume }) });
   try {
     const f = await opened.fs.open(positionals[1]!);

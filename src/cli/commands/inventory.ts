@@ -1,6 +1,5 @@
 import { ALLOW_PRIVATE_URLS_HELP, ALLOW_PRIVATE_URLS_SPEC, ArgumentError, assertTargetExists, parseOptions, targetHttpOptions } from '../args.ts';
 import type { Inventory } from '../../inventory/index.ts';
-import { inventoryTarget } from '../../scan/inventory.ts';
 import { UsageError } from '../../util/errors.ts';
 import { issueLocation } from '../../util/issues.ts';
 import { renderTable } from '../table.ts';
@@ -66,6 +65,8 @@ export async function inventoryCommand(args: string[], out: (s: string) => void)
   if (positionals.length !== 1) throw new ArgumentError('inventory takes one target');
   if (values.format !== 'table' && values.format !== 'json') throw new UsageError(`unknown --format '${values.format}' (table or json)`);
   await assertTargetExists(positionals[0]!);
+  // The engine is loaded only now: `inventory --help` and usage errors need none of it.
+  const { inventoryTarget } = await import('../../scan/inventory.ts');
   const { inventory, close } = await inventoryTarget(positionals[0]!, { open: targetHttpOptions(values['allow-private-urls']), ...(values.volume !== undefined && { volume: values.volume }) });
   try {
     out(values.format === 'json' ? JSON.stringify(inventory, null, 2) + '\n' : renderInventoryTable(inventory));

@@ -1,6 +1,4 @@
 import { ALLOW_PRIVATE_URLS_HELP, ALLOW_PRIVATE_URLS_SPEC, ArgumentError, assertTargetExists, parseOptions, targetHttpOptions, writeOutputFile } from '../args.ts';
-import { isSbomFormat, SBOM_FORMATS, writeSbom } from '../../inventory/sbom/index.ts';
-import { inventoryTarget } from '../../scan/inventory.ts';
 import { UsageError } from '../../util/errors.ts';
 
 export const SBOM_HELP = `Usage: hullscan sbom <target> [options]
@@ -44,10 +42,14 @@ export async function sbomCommand(args: string[], io: SbomCommandIo): Promise<nu
     return 0;
   }
   if (positionals.length !== 1) throw new ArgumentError('sbom takes one target');
+  // The engine is loaded only now: `sbom --help` needs none of it. The writers are small; the
+  // CycloneDX library behind one of them loads when it writes (inventory/sbom/cyclonedx.ts).
+  const { isSbomFormat, SBOM_FORMATS, writeSbom } = await import('../../inventory/sbom/index.ts');
   const format = values.format;
   if (!isSbomFormat(format)) throw new UsageError(`unknown --format '${format}' (${SBOM_FORMATS.join(', ')})`);
   if (values.output === '') throw new UsageError('--output needs a file name');
   await assertTargetExists(positionals[0]!);
+  const { inventoryTarget } = await import('../../scan/inventory.ts');
   const opened = await inventoryTarget(positionals[0]!, { open: targetHttpOptions(values['allow-private-urls']), ...(values.volume !== undefined && { volume: values.volume }) });
   let text: string;
   try {

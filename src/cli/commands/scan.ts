@@ -9,9 +9,8 @@ import { hullscanVersion } from '../../inventory/sbom/common.ts';
 import type { NodeIdentity } from '../../inventory/index.ts';
 import type { ScanResult } from '../../scan/result.ts';
 import { isReportFormat, renderReport, REPORT_FORMATS } from '../../report/index.ts';
-import { exitCodeFor, loadIgnoreFile, loadVex, parseFixStates, parseSeverities, type Policy } from '../../scan/policy.ts';
+import type { Policy } from '../../scan/policy.ts';
 import { SCANNERS, type ScannerId } from '../../scan/result.ts';
-import { scanTarget } from '../../scan/scan.ts';
 import { UsageError } from '../../util/errors.ts';
 import { anyMalwareFlag, MALWARE_FLAG_SPECS, MALWARE_HELP, malwareOptionsFrom } from './malware-options.ts';
 
@@ -113,6 +112,8 @@ export async function scanCommand(args: string[], io: ScanIo): Promise<number> {
   const exitCode = parseExitCode(values['exit-code']);
   if (!scanners.includes('malware') && anyMalwareFlag(values)) throw new UsageError('malware options need --scanners malware (or vuln,malware)');
   const malware = scanners.includes('malware') ? malwareOptionsFrom(values) : undefined;
+  // The engine is loaded only now: `scan --help` and usage errors above need none of it.
+  const [{ exitCodeFor, loadIgnoreFile, loadVex, parseFixStates, parseSeverities }, { scanTarget }] = await Promise.all([import('../../scan/policy.ts'), import('../../scan/scan.ts')]);
   const policy: Policy = { ignoreUnfixed: values['ignore-unfixed'] };
   if (values.severity !== undefined) policy.severities = parseSeverities(values.severity);
   if (values['ignore-status'] !== undefined) policy.ignoreStates = parseFixStates(values['ignore-status']);

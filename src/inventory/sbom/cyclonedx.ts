@@ -12,23 +12,54 @@
  * copyright only, not `evidence.occurrences` (CycloneDX 1.5+), so occurrences are added to the
  * normalized JSON after serialization. The tests validate the result against the official 1.6
  * schema, so this cannot drift into invalid output unnoticed.
+ *
+ * The library is loaded on the first use, by its subpaths only (Enums, Models, Serialize, Spec:
+ * not its validators and helpers): it is the largest module an SBOM needs, and `hullscan sbom
+ * --format spdx|json`, `--help` and every other command never use it (issue #17, start-up).
  */
-import { Enums, Models, Serialize, Spec } from '@cyclonedx/cyclonedx-library';
+import { createRequire } from 'node:module';
+import type { Models } from '@cyclonedx/cyclonedx-library';
 import type { Evidence, Inventory, Package } from '../index.ts';
 import { INVENTORY_SCHEMA_VERSION } from '../index.ts';
 import { isOsPackage, NODE_FIELDS, PROP, resolveOptions, TOOL_NAME, type SbomWriteOptions } from './common.ts';
 import { packagePurl } from './purl.ts';
+
+/** The library's parts this writer uses, as its subpath modules export them. */
+interface CycloneDxLibrary {
+  Enums: typeof import('@cyclonedx/cyclonedx-library/Enums');
+  Models: typeof import('@cyclonedx/cyclonedx-library/Models');
+  Serialize: typeof import('@cyclonedx/cyclonedx-library/Serialize');
+  Spec: typeof import('@cyclonedx/cyclonedx-library/Spec');
+}
+
+let library: CycloneDxLibrary | undefined;
+
+/** The CycloneDX library, loaded synchronously on first use (it is CommonJS). */
+function cdx(): CycloneDxLibrary {
+  if (library === undefined) {
+    const require = createRequire(import.meta.url);
+    library = {
+      Enums: require('@cyclonedx/cyclonedx-library/Enums') as CycloneDxLibrary['Enums'],
+      Models: require('@cyclonedx/cyclonedx-library/Models') as CycloneDxLibrary['Models'],
+      Serialize: require('@cyclonedx/cyclonedx-library/Serialize') as CycloneDxLibrary['Serialize'],
+      Spec: require('@cyclonedx/cyclonedx-library/Spec') as CycloneDxLibrary['Spec'],
+    };
+  }
+  return library;
+}
 
 /** bom-ref of the node component and of the OS component. */
 export const NODE_BOM_REF = 'hullscan:node';
 export const OS_BOM_REF = 'hullscan:os';
 
 function prop(c: { properties: Models.PropertyRepository }, name: string, value: string | number | undefined): void {
+  const { Models } = cdx();
   if (value === undefined || value === '') return;
   c.properties.add(new Models.Property(name, String(value)));
 }
 
 function packageComponent(p: Package, inv: Inventory): Models.Component {
+  const { Enums, Models } = cdx();
   const c = new Models.Component(Enums.ComponentType.Library, p.name, { version: p.version, bomRef: p.id, purl: packagePurl(p, inv.os) });
   if (p.vendor) c.supplier = new Models.OrganizationalEntity({ name: p.vendor });
   // Package licenses (rpm License:, apk license:) are often not SPDX expressions; a named license is always valid.
@@ -64,6 +95,7 @@ function occurrences(evidence: Evidence[]): Occurrence[] {
 
 /** Builds the library's Bom model for an inventory (exposed for callers that add vulnerabilities). */
 export function inventoryToBom(inv: Inventory, options: SbomWriteOptions = {}): Models.Bom {
+  const { Enums, Models } = cdx();
   const o = resolveOptions(options);
   const bom = new Models.Bom();
   bom.serialNumber = `urn:uuid:${o.uuid}`;
@@ -134,6 +166,7 @@ export interface NormalizedComponent {
  * a given inventory and options: the library sorts every list (`sortLists`).
  */
 export function writeCycloneDx(inv: Inventory, options: SbomWriteOptions = {}): string {
+  const { Serialize, Spec } = cdx();
   const bom = inventoryToBom(inv, options);
   const serializer = new Serialize.JsonSerializer(new Serialize.JSON.Normalize.Factory(Spec.Spec1dot6));
   const doc = JSON.parse(serializer.serialize(bom, { sortLists: true })) as { components?: NormalizedComponent[] };
