@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import type { SecurityService } from '../service/index.ts';
 import type { AuditInput, AuthStore, FleetStore, ScanRun } from '../store/index.ts';
 import type { DbStatus } from '../vulndb/index.ts';
-import { hasAnyRole, hashSecret, roleOn, sameSecret, type Principal } from './auth.ts';
+import { hasAnyRole, hashSecret, roleOn, sameSecret, tenantRole, type Principal } from './auth.ts';
 import { OidcLogin, safeReturnTo, type OidcOptions } from './oidc.ts';
 import { ApiProblem, problemBody, redact, toProblem } from './problem.ts';
 import { defineRoute, responseSchema, type ApiEnv, type ApiRoute, type Reply } from './route.ts';
@@ -54,7 +54,9 @@ export interface ApiOptions {
   rateLimit?: RateLimit | false;
   /** Validate every JSON answer against its schema (default on). */
   validateResponses?: boolean;
-  /** Extra public endpoints answered by the same server and described in the document (e.g. /metrics). */
+  /** Prometheus metrics (control/metrics.ts), served at /metrics to tenant-wide callers. */
+  metrics?: { contentType: string; text: () => Promise<string> };
+  /** Extra endpoints answered by the same server and described in the document. */
   extraRoutes?: ApiRoute[];
   now?: () => Date;
 }
@@ -133,7 +135,7 @@ export function createApi(o: ApiOptions): Api {
   // Authentication: a bearer token, else a session cookie. A bad credential is refused outright
   // (never treated as anonymous).
   const touched = new Map<string, number>();
-  app.use('/api/v1/*', async (c, next) => {
+  const authenticate = async (c: Context<ApiEnv>, next: () => Promise<void>) => {
     const authz = c.req.header('authorization');
     const at = now();
     if (authz !== undefined) {
@@ -166,7 +168,9 @@ export function createApi(o: ApiOptions): Api {
       }
     }
     await next();
-  });
+  };
+  app.use('/api/v1/*', authenticate);
+  app.use('/metrics', authenticate);
 
   // Rate limit: a token bucket per caller.
   const buckets = new Map<string, { tokens: number; at: number }>();
@@ -258,6 +262,19 @@ export function createApi(o: ApiOptions): Api {
         return { status: 204 };
       },
     ),
+    ...(o.metrics !== undefined
+      ? [
+          defineRoute(
+            createRoute({ method: 'get', path: '/metrics', tags: ['health'], summary: 'Prometheus metrics (fleet-wide totals: tenant-wide tokens only)', responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } }, ...errors(401, 404) } }),
+            { kind: 'authenticated', role: 'reader' },
+            async (c) => {
+              // Fleet-wide counts: an account-scoped caller must not see other accounts in them.
+              if (tenantRole(c.get('principal')!) === undefined) throw new ApiProblem(404, 'no such route');
+              return new Response(await o.metrics!.text(), { status: 200, headers: { 'content-type': o.metrics!.contentType } });
+            },
+          ),
+        ]
+      : []),
     ...adminRoutes(deps),
     ...fleetRoutes(deps),
     ...securityRoutes(deps),

@@ -240,4 +240,21 @@ describe('the contract of issue #14', () => {
       await s.close();
     }
   });
+
+  test('/metrics: tenant-wide tokens only (its totals span accounts); described in the document', async () => {
+    const { listen } = await import('../../src/api/index.ts');
+    const api = createApi({ store: f.cp.store, auth: f.auth, service: undefined as never, scans: undefined as never, vulnDbStatus: () => undefined, ready: () => true, log: (await import('pino')).default({ level: 'silent' }), metrics: { contentType: 'text/plain; version=0.0.4', text: async () => 'hullscan_findings_open{severity="high"} 3\n' } });
+    const s = await listen(api, { host: '127.0.0.1', port: 0 });
+    try {
+      assert.equal((await fetch(`${s.url}/metrics`)).status, 401);
+      const ok = await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${f.root}` } });
+      assert.equal(ok.status, 200);
+      assert.match(await ok.text(), /hullscan_findings_open/);
+      const scoped = await f.token('owner', [OWN]);
+      assert.equal((await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${scoped}` } })).status, 404);
+      assert.ok('/metrics' in (api.document()['paths'] as Record<string, unknown>));
+    } finally {
+      await s.close();
+    }
+  });
 });
