@@ -14,12 +14,15 @@ export const SECURITY_COMMON_HELP = `Common options:
 
 export const RECOMMENDATIONS_HELP = `Usage: hullscan recommendations [--account ID] [--cluster C] [--by cluster|account] [options]
        hullscan recommendations threshold ACCOUNT SEVERITY [options]
+       hullscan recommendations history [--account ID] [--cluster C] [--days N] [options]
 
 "Kubernetes nodes should have vulnerability findings resolved", per cluster: unhealthy when
 any assessed node has an open, non-exempt finding at or above the account's threshold
 (every severity by default), healthy when none has, not-applicable (scanning off, cluster
 or all its pools excluded) or not-assessed (no node could be assessed) with the reason.
 --by account rolls the clusters up per account. 'threshold' sets an account's threshold.
+'history': per cluster, open findings by severity at the end of each day and the mean time
+to remediate (first seen → resolved), over --days (default and at most: the retention).
 
 Options:
   --account ID, --cluster NAME   Filter

@@ -103,7 +103,7 @@ function filterOf(v: { account?: string | undefined; cluster?: string | undefine
 // ---- recommendations --------------------------------------------------------------------
 
 export async function recommendationsCommand(args: string[], io: CliIo): Promise<number> {
-  const { values: v, positionals } = parseOptions({ args, allowPositionals: true, options: { ...COMMON_SPEC, account: { type: 'string' }, cluster: { type: 'string' }, by: { type: 'string', default: 'cluster' } } });
+  const { values: v, positionals } = parseOptions({ args, allowPositionals: true, options: { ...COMMON_SPEC, account: { type: 'string' }, cluster: { type: 'string' }, by: { type: 'string', default: 'cluster' }, days: { type: 'string' } } });
   if (v.help) {
     io.out(RECOMMENDATIONS_HELP);
     return 0;
@@ -117,7 +117,21 @@ export async function recommendationsCommand(args: string[], io: CliIo): Promise
     io.out(fmt === 'json' ? json({ account, threshold: sev }) : `account ${account}: clusters are unhealthy with an open finding of severity ${sev} or above\n`);
     return 0;
   }
-  if (positionals.length) throw new ArgumentError(`unknown recommendations command '${positionals[0]}': use threshold`);
+  if (positionals[0] === 'history') {
+    if (positionals.length > 1) throw new ArgumentError(`recommendations history takes options only, got '${positionals[1]}'`);
+    const days = positiveInt('days', v.days, 3650);
+    await withService(v, async (s) => {
+      const list = await s.history({ ...(v.account !== undefined && { account: v.account }), ...(v.cluster !== undefined && { cluster: v.cluster }), ...(days !== undefined && { days }) });
+      if (fmt === 'json') return io.out(json(list));
+      for (const h of list) {
+        const m = h.meanTimeToRemediateHours;
+        io.out(`${h.account}/${h.cluster}: ${h.resolved} findings resolved in the window; mean time to remediate ${m.all === null ? '-' : `${m.all} h`} (${SEVERITY_ORDER.filter((x) => m[x] !== null).map((x) => `${x} ${m[x]} h`).join(', ') || 'none resolved'})\n`);
+        io.out(renderTable(['DAY (UTC)', ...SEVERITY_ORDER.map((x) => x.toUpperCase())], h.days.map((d) => [d.date, ...SEVERITY_ORDER.map((x) => String(d.open[x]))])) + '\n');
+      }
+    });
+    return 0;
+  }
+  if (positionals.length) throw new ArgumentError(`unknown recommendations command '${positionals[0]}': use threshold or history`);
   if (v.by !== 'cluster' && v.by !== 'account') throw new ArgumentError(`--by must be cluster or account, got '${v.by}'`);
   await withService(v, async (s) => {
     if (v.by === 'account') {
