@@ -105,7 +105,7 @@ export class AwsSnapshotProvider implements SnapshotProvider {
       ...(tags.scan !== undefined ? [{ Key: AWS_TAGS.scan, Value: tags.scan }] : []),
     ];
     let snapshotId: string | undefined;
-    let attempts = 1;
+    let attempts: number | undefined;
     try {
       const out = await this.#writes.run(r.account, () => r.clients.ec2.send(new CreateSnapshotCommand({ VolumeId: id, Description: `hullscan node scan ${tags.scan ?? ''} (lease ${tags.lease})`, TagSpecifications: [{ ResourceType: 'snapshot', Tags: ec2Tags }] })));
       snapshotId = out.SnapshotId;
@@ -116,7 +116,7 @@ export class AwsSnapshotProvider implements SnapshotProvider {
     if (snapshotId === undefined) throw new SnapshotError('snapshot-failed', `snapshot of ${node.diskRef}: EC2 returned no snapshot id`);
     this.#owners.set(snapshotId, r);
     // CreateSnapshot has no idempotency token: a retried call whose first answer was lost made a snapshot nobody holds.
-    if (attempts > 1) await this.#deleteDuplicates(r, tags.lease, snapshotId);
+    if ((attempts ?? 1) > 1) await this.#deleteDuplicates(r, tags.lease, snapshotId);
     const ref = snapshotRef(r.config.region, snapshotId);
     await this.#waitCompleted(r, snapshotId, ref);
     return { provider: this.provider, id: ref, ref };
