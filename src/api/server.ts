@@ -3,12 +3,14 @@
  */
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ControlPlane } from '../control/control-plane.ts';
 import { SecurityService } from '../service/index.ts';
 import { AuthStore } from '../store/index.ts';
 import { UsageError } from '../util/errors.ts';
 import { createApi, type Api } from './app.ts';
+import { staticPortal } from './static.ts';
 import { hashSecret, newToken, TOKEN_PREFIX } from './auth.ts';
 import type { OidcOptions } from './oidc.ts';
 
@@ -113,6 +115,9 @@ export async function serveApi(o: ServeApiOptions): Promise<RunningServer & { se
     log: o.log,
     ...(oidc !== undefined && { oidc }),
   });
+  // The portal (web/dist, built by `npm run build:web`), after the API routes: it never answers
+  // /api, /healthz, /readyz or /metrics.
+  api.app.route('/', staticPortal(join(import.meta.dirname, '..', '..', 'web', 'dist')));
   const running = await listen(api, o.listen);
   o.log.info({ listen: running.url }, 'API listening');
   return { ...running, service };
