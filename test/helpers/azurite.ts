@@ -52,7 +52,17 @@ function ping(port: number, ca: string): Promise<boolean> {
   });
 }
 
+/** Starts Azurite; once more on another port if the first exits at start (the free port found can be taken before Azurite binds it). */
 export async function startAzurite(): Promise<RunningAzurite> {
+  try {
+    return await startAzuriteOnce();
+  } catch (err) {
+    if (!/it exited/.test((err as Error).message)) throw err;
+    return startAzuriteOnce();
+  }
+}
+
+async function startAzuriteOnce(): Promise<RunningAzurite> {
   const cert = testCertificate();
   const dir = mkdtempSync(join(tmpdir(), 'hullscan-azurite-'));
   const port = await freePort();
@@ -61,7 +71,11 @@ export async function startAzurite(): Promise<RunningAzurite> {
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   let exited = false;
-  child.on('exit', () => (exited = true));
+  let exit = '';
+  child.on('exit', (code, signal) => {
+    exited = true;
+    exit = signal !== null ? `signal ${signal}` : `code ${String(code)}`;
+  });
   const stop = async (): Promise<void> => {
     if (!exited) {
       const done = new Promise((r) => child.once('exit', r));
@@ -74,7 +88,7 @@ export async function startAzurite(): Promise<RunningAzurite> {
   while (!(await ping(port, cert.cert))) {
     if (exited || Date.now() > deadline) {
       await stop();
-      throw new Error(`azurite did not start${exited ? ' (it exited)' : ''}: ${stderr.trim() || 'no output'}`);
+      throw new Error(`azurite did not start on port ${port}${exited ? ` (it exited, ${exit})` : ''}: ${stderr.trim() || 'no output'}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
