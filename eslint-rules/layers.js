@@ -26,7 +26,7 @@ export const LAYERS = {
   scan: ['analyze', 'disk', 'volume', 'fs', 'inventory', 'vulndb', 'match', 'malware', 'version', 'util'],
   // The control plane (DESIGN.md "Control plane"): dependencies run down this list.
   store: ['util'],
-  jobs: ['util'],
+  jobs: ['store', 'util'],
   // Providers return BlockSources (disk/'s interface) and know nothing of findings.
   cloud: ['disk', 'util'],
   // Runs: discover → node scans → publish; re-match on a data update (match/ + vulndb/, no disk).

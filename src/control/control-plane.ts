@@ -22,13 +22,31 @@ import { rematchAccount } from './rematch.ts';
 import { discoverOnly, startAccountRun } from './runs.ts';
 import { nextDue } from './settings.ts';
 import { sweepSnapshots, type SweepResult } from './sweeper.ts';
-import { HEARTBEAT_MS, WorkerPool } from './worker-pool.ts';
+import { HEARTBEAT_MS } from './worker-pool.ts';
+export { DEFAULT_RETRY } from '../jobs/index.ts';
+import { jobsOfRun, TransientJobError, type JobConsumer, type JobHandler, type JobQueue, type RateLimit, type RetryPolicy } from '../jobs/index.ts';
+import { openQueue } from '../jobs/registry.ts';
+import type { NodeScan } from '../store/index.ts';
+import { IsolatedScans, type IsolationOptions } from './isolation.ts';
+import { bindMetrics, observeScanEnd } from './metrics.ts';
+import { rematchNodeScan } from './rematch-job.ts';
+import type { MatchResult } from '../match/index.ts';
+import { DEFAULT_NODE_TIME_BUDGET_MS, Lru } from './node-scan.ts';
 
 /** A scan whose heartbeat is older than this belongs to a dead worker (several missed beats). */
 const STALE_AFTER_MS = 8 * HEARTBEAT_MS;
 /** Attempts a node scan gets across crashes before it fails as interrupted. */
 export const MAX_ATTEMPTS = 3;
 const SCHEDULER_TICK_MS = 30_000;
+/** The scheduler's leadership lease (store_meta key) and how many ticks it outlives its last renewal. */
+const LEADER_KEY = 'scheduler.leader';
+const LEADER_TTL_TICKS = 3;
+/** Node scan failures worth retrying (a cloud API call that failed or was throttled), when retries are on. */
+const TRANSIENT_REASONS: ReadonlySet<string> = new Set(['snapshot-failed']);
+
+/** Process roles of `hullscan serve --role` (docs/deployment.md). */
+export const ROLES = ['all', 'api', 'scheduler', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
 const SWEEP_EVERY_MS = 10 * 60_000;
 const PURGE_EVERY_MS = 24 * 60 * 60_000;
 const META_DB_BUILT = 'vulndb.builtAt';
@@ -63,6 +81,17 @@ export interface ControlPlaneOptions {
   fullFingerprint?: boolean;
   /** Allow http:// and loopback / private addresses for URL disks (labs, internal mirrors; off by default). */
   allowPrivateUrls?: boolean;
+  /** The job queue: a redis:// URL (BullMQ, shared by many worker processes) or undefined (in-process). */
+  queue?: string;
+  /** BullMQ: key prefix and stall time (a job lock not renewed for this long means a dead worker). */
+  queuePrefix?: string;
+  stallMs?: number;
+  /** Retry transiently failed node scans (snapshot calls that failed) with backoff; off: they fail at once. */
+  retry?: RetryPolicy;
+  /** At most this many node scans of one account started per window (cloud API budgets). */
+  rate?: RateLimit;
+  /** Run each node scan in a child process with a heap limit and a kill on its time budget. */
+  isolate?: IsolationOptions;
   now?: () => Date;
 }
 
@@ -74,6 +103,7 @@ export interface RunOnceResult {
 
 export class ControlPlane {
   readonly store: FleetStore;
+  readonly queue: JobQueue;
   readonly worker = ownerId();
   readonly dataDir: string;
   readonly dbPath: string;
@@ -84,9 +114,13 @@ export class ControlPlane {
   readonly #caches = createCaches();
   #env: Environment | undefined;
   #db: { db: VulnDb; ino: number; mtimeMs: number } | undefined;
+  #isolated: IsolatedScans | undefined;
+  readonly #rematches = new Lru<MatchResult>(32);
+  readonly #triggers = new Map<string, RunTrigger>();
 
   private constructor(store: FleetStore, o: ControlPlaneOptions) {
     this.store = store;
+    this.queue = openQueue({ store, ...(o.queue !== undefined && { url: o.queue }), ...(o.queuePrefix !== undefined && { prefix: o.queuePrefix }), ...(o.stallMs !== undefined && { stallMs: o.stallMs }) });
     this.#o = o;
     this.dataDir = o.dataDir;
     this.dbPath = resolve(o.dbPath ?? join(o.dataDir, 'vuln.db'));
@@ -108,6 +142,11 @@ export class ControlPlane {
     const m = new Map<string, readonly DiscoveredCluster[]>();
     for (const a of this.#env?.accounts ?? []) if (a.clusters !== undefined) m.set(a.id, a.clusters);
     return m;
+  }
+
+  /** Reads the environment file (when there is one) without writing the store (a scan child's view). */
+  async loadConfig(): Promise<void> {
+    if (this.#o.config !== undefined) this.#env = loadEnvironment(this.#o.config);
   }
 
   /** Reads the environment file (when there is one) and upserts its accounts. */
@@ -164,21 +203,113 @@ export class ControlPlane {
     return deps;
   }
 
-  #pool(accounts?: readonly string[]): WorkerPool {
-    const deps = this.#deps();
-    return new WorkerPool({
-      store: this.store,
+  /** The workers of this process: a consumer of the queue running node scans (and re-match jobs). */
+  #pool(accounts?: readonly string[]): JobConsumer {
+    return this.queue.consume(this.#handler(), {
       worker: this.worker,
       log: this.log,
-      execute: async (scan) => {
-        await executeNodeScan(scan, deps);
-        await this.store.refreshRun(scan.run, this.#now().toISOString());
-      },
+      isDead: (w) => ownerIsDead(w, this.worker),
       ...(this.#o.concurrency !== undefined && { concurrency: this.#o.concurrency }),
       ...(this.#o.perAccount !== undefined && { perAccount: this.#o.perAccount }),
       ...(accounts !== undefined && { accounts }),
+      ...(this.#o.rate !== undefined && { rate: this.#o.rate }),
+      ...(this.#o.retry !== undefined && { retry: this.#o.retry }),
       ...(this.#o.now !== undefined && { now: this.#o.now }),
+      onEnded: (id) => void this.store.getNodeScan(id).then((s) => s && observeScanEnd(s)).catch(() => undefined),
     });
+  }
+
+  async #trigger(run: string): Promise<RunTrigger | undefined> {
+    let t = this.#triggers.get(run);
+    if (t === undefined) {
+      t = (await this.store.getRun(run))?.trigger;
+      if (t !== undefined) this.#triggers.set(run, t);
+    }
+    return t;
+  }
+
+  #handler(): JobHandler {
+    const deps = this.#deps();
+    return async (scan, ctx) => {
+      if ((await this.#trigger(scan.run)) === 'data-update') {
+        await rematchNodeScan(scan, { store: this.store, db: this.vulnDb(), worker: ctx.worker, cache: this.#rematches, ...(this.#o.now !== undefined && { now: this.#o.now }) });
+      } else if (this.#o.isolate !== undefined) {
+        this.#isolated ??= new IsolatedScans({ child: this.#childOptions(), ...(this.#o.isolate.memoryMib !== undefined && { memoryMib: this.#o.isolate.memoryMib }), timeBudgetMs: this.#o.timeBudgetMs ?? DEFAULT_NODE_TIME_BUDGET_MS, log: this.log });
+        const r = await this.#isolated.run(scan, ctx.worker, this.#o.retry !== undefined);
+        if (!r.ended && r.notStarted) throw new TransientJobError('internal-error', r.detail);
+        if (!r.ended) {
+          await this.store.failNodeScan(scan.id, ctx.worker, { reason: r.reason, detail: r.detail, at: this.#now().toISOString() });
+          await this.releaseLeases(scan.id);
+        } else if (r.transient) throw new TransientJobError(r.transient.reason as NodeScan['reason'] & string, r.transient.message);
+      } else {
+        const r = await this.#runNodeScan(scan, { ...deps, worker: ctx.worker }, this.#o.retry !== undefined);
+        if (r.transient) throw new TransientJobError(r.transient.reason as NodeScan['reason'] & string, r.transient.message);
+      }
+      await this.store.refreshRun(scan.run, this.#now().toISOString());
+    };
+  }
+
+  #childOptions(): import('./scan-child.ts').ChildOptions {
+    const { log: _log, now: _now, catalog: _catalog, isolate: _isolate, queue: _queue, ...rest } = this.#o;
+    return { ...rest, store: this.#o.store ?? defaultStoreLocation(this.#o.dataDir) };
+  }
+
+  /**
+   * Runs one claimed node scan in this process as `worker` (a scan child's entry). With
+   * `interceptTransient`, a transient failure is returned instead of recorded (the queue retries it).
+   */
+  async runNodeScan(scan: NodeScan, worker: string, o: { interceptTransient: boolean }): Promise<{ transient?: { reason: string; message: string } }> {
+    return this.#runNodeScan(scan, { ...this.#deps(), worker }, o.interceptTransient);
+  }
+
+  async #runNodeScan(scan: NodeScan, deps: NodeScanDeps, interceptTransient: boolean): Promise<{ transient?: { reason: string; message: string } }> {
+    if (!interceptTransient) {
+      await executeNodeScan(scan, deps);
+      return {};
+    }
+    let transient: { reason: string; message: string } | undefined;
+    const store = deps.store;
+    // executeNodeScan records every failure itself; a transient one is held back here for the queue to retry.
+    const intercepting = new Proxy(store, {
+      get(target, prop) {
+        if (prop === 'failNodeScan') {
+          return async (id: string, w: string, input: Parameters<FleetStore['failNodeScan']>[2]) => {
+            if (TRANSIENT_REASONS.has(input.reason)) {
+              transient = { reason: input.reason, message: input.detail ?? input.reason };
+              return true;
+            }
+            return target.failNodeScan(id, w, input);
+          };
+        }
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    await executeNodeScan(scan, { ...deps, store: intercepting });
+    return transient ? { transient } : {};
+  }
+
+  /** Deletes the snapshots of one node scan whose process was killed (its worker, the lease's owner, lives on). */
+  async releaseLeases(nodeScanId: string): Promise<void> {
+    const at = this.#now().toISOString();
+    for (const lease of (await this.store.openLeases()).filter((l) => l.nodeScan === nodeScanId)) {
+      try {
+        const provider = this.#providers.allSnapshots().find((p) => p.provider === lease.provider);
+        for (const s of (await provider?.listOurs()) ?? []) if (s.tags.lease === lease.id) await provider!.delete(s.snapshot);
+        await this.store.markLeaseDeleted(lease.id, at);
+      } catch (err) {
+        await this.store.markLeaseDeleteFailed(lease.id, String(err)).catch(() => undefined);
+        this.log.error({ lease: lease.id, err: String(err) }, 'snapshot of a killed scan not deleted; the sweeper will retry');
+      }
+    }
+  }
+
+  /** Jobs for every queued node scan of the open runs (a shared queue that lost them, a crash between start and enqueue). */
+  async reconcile(): Promise<number> {
+    if (this.queue.kind === 'in-process') return 0;
+    let n = 0;
+    for (const r of await this.store.listRuns({ states: ['queued', 'running'], limit: 1000 })) n += await this.queue.enqueue(await jobsOfRun(this.store, r.id, r.trigger));
+    return n;
   }
 
   /**
@@ -203,7 +334,9 @@ export class ControlPlane {
     this.#requireDb();
     const account = await this.store.getAccount(accountId);
     if (!account) throw new UsageError(`no account '${accountId}'`);
-    return startAccountRun(account, { store: this.store, discovery: (a) => this.#providers.discovery(a), catalog: this.#catalog, log: this.log, trigger, requestedBy, ...(scope !== undefined && { scope }), ...(this.#o.now !== undefined && { now: this.#o.now }) });
+    const run = await startAccountRun(account, { store: this.store, discovery: (a) => this.#providers.discovery(a), catalog: this.#catalog, log: this.log, trigger, requestedBy, ...(scope !== undefined && { scope }), ...(this.#o.now !== undefined && { now: this.#o.now }) });
+    if (run.state === 'running') await this.queue.enqueue(await jobsOfRun(this.store, run.id, trigger));
+    return run;
   }
 
   /**
@@ -213,6 +346,7 @@ export class ControlPlane {
   async runOnce(options: { account?: string; requestedBy?: string; onProgress?: (run: ScanRun) => void } = {}): Promise<RunOnceResult> {
     await this.applyConfig();
     await this.recover();
+    await this.reconcile();
     this.#requireDb();
     let accounts = await this.store.listAccounts();
     if (options.account !== undefined) {
@@ -257,15 +391,26 @@ export class ControlPlane {
     for (const a of await this.store.listAccounts()) {
       if (accountId !== undefined && a.id !== accountId) continue;
       if (!a.settings.agentlessScanning) continue;
-      out.push(await rematchAccount(a, this.store, db, this.worker, this.log, this.#o.now));
+      // A shared queue: one job per node, fanned out over the workers; in-process: here and now.
+      out.push(this.queue.kind === 'in-process' ? await rematchAccount(a, this.store, db, this.worker, this.log, this.#o.now) : await this.#rematchFanOut(a));
     }
     const built = db.status().builtAt;
     if (built !== undefined) await this.store.setMeta(META_DB_BUILT, built);
     return out;
   }
 
+  async #rematchFanOut(a: Account): Promise<ScanRun> {
+    const at = () => this.#now().toISOString();
+    const run = await this.store.createRun({ account: a.id, trigger: 'data-update', requestedBy: 'vulnerability data update', at: at() });
+    const plans = (await this.store.currentInventories(a.id)).flatMap((g) => g.nodeIds.map((nodeId) => ({ nodeId, state: 'queued' as const })));
+    await this.store.startRun(run.id, plans, at());
+    await this.queue.enqueue(await jobsOfRun(this.store, run.id, 'data-update'));
+    this.log.info({ account: a.id, run: run.id, nodes: plans.length }, 're-match fanned out to the workers');
+    return (await this.store.refreshRun(run.id, at()))!;
+  }
+
   /** One scheduler step: config re-read, re-match on new data, due scheduled runs started. */
-  async schedulerTick(pool?: WorkerPool): Promise<ScanRun[]> {
+  async schedulerTick(pool?: JobConsumer): Promise<ScanRun[]> {
     const started: ScanRun[] = [];
     try {
       await this.applyConfig();
@@ -311,42 +456,67 @@ export class ControlPlane {
     return started;
   }
 
-  /** Scheduler + workers until `signal` aborts; then drains the workers (graceful shutdown). */
-  async serve(signal: AbortSignal, options: { tickMs?: number; onReady?: () => void } = {}): Promise<void> {
-    await this.applyConfig();
-    await this.recover();
-    const pool = this.#pool();
-    pool.start();
+  /**
+   * This process's roles until `signal` aborts; then drains the workers (graceful shutdown).
+   * `worker`: consumes node-scan jobs. `scheduler`: due runs, re-match on new data, sweeps,
+   * purges — only while it holds the store's leadership lease, so that with any number of
+   * scheduler processes one fires each schedule. `api`: nothing here (the listener serves).
+   */
+  async serve(signal: AbortSignal, options: { tickMs?: number; onReady?: () => void; role?: Role } = {}): Promise<void> {
+    const role = options.role ?? 'all';
+    const working = role === 'all' || role === 'worker';
+    const scheduling = role === 'all' || role === 'scheduler';
+    const tickMs = options.tickMs ?? SCHEDULER_TICK_MS;
+    if (role !== 'worker') await this.applyConfig();
+    else await this.loadConfig();
+    if (role !== 'api') await this.recover();
+    bindMetrics({ store: this.store, queue: this.queue });
+    const pool = working ? this.#pool() : undefined;
+    pool?.start();
     let lastSweep = this.#now().getTime();
     let lastPurge = 0;
-    this.log.info({ store: this.store.description, db: this.dbPath, worker: this.worker }, 'hullscan serve started');
+    let leader: boolean = false;
+    this.log.info({ store: this.store.description, queue: this.queue.kind, role, db: this.dbPath, worker: this.worker }, 'hullscan serve started');
     options.onReady?.();
     try {
       while (!signal.aborted) {
-        await this.schedulerTick(pool);
-        const t = this.#now().getTime();
-        if (t - lastSweep >= SWEEP_EVERY_MS) {
-          lastSweep = t;
-          await this.sweep().catch((err: unknown) => this.log.error({ err: String(err) }, 'sweep failed'));
+        if (scheduling) {
+          const was: boolean = leader;
+          leader = await this.store.tryLeadership(LEADER_KEY, this.worker, this.#now(), LEADER_TTL_TICKS * tickMs).catch((err: unknown) => (this.log.error({ err: String(err) }, 'scheduler leadership check failed'), false));
+          if (leader !== was) this.log.info({ leader }, leader ? 'this process is the active scheduler' : 'another process is the active scheduler');
         }
-        if (t - lastPurge >= PURGE_EVERY_MS) {
-          lastPurge = t;
-          const purged = await this.store.purge(this.#now());
-          if (purged.findings || purged.alerts || purged.runs) this.log.info(purged, 'purged history past retention');
+        if (scheduling && leader) {
+          await this.reconcile().catch((err: unknown) => this.log.error({ err: String(err) }, 'queue reconcile failed'));
+          await this.schedulerTick(pool);
+          const t = this.#now().getTime();
+          if (t - lastSweep >= SWEEP_EVERY_MS) {
+            lastSweep = t;
+            // A shared queue: dead workers' scans of other hosts (stale heartbeats) are re-queued too.
+            await (this.queue.kind === 'in-process' ? this.sweep() : this.recover()).catch((err: unknown) => this.log.error({ err: String(err) }, 'sweep failed'));
+          }
+          if (t - lastPurge >= PURGE_EVERY_MS) {
+            lastPurge = t;
+            const purged = await this.store.purge(this.#now());
+            if (purged.findings || purged.alerts || purged.runs) this.log.info(purged, 'purged history past retention');
+          }
         }
         await new Promise<void>((r) => {
-          const timer = setTimeout(r, options.tickMs ?? SCHEDULER_TICK_MS);
+          const timer = setTimeout(r, tickMs);
           signal.addEventListener('abort', () => (clearTimeout(timer), r()), { once: true });
         });
       }
     } finally {
-      this.log.info({ active: pool.activeCount }, 'stopping: waiting for active node scans');
-      await pool.drain();
+      this.log.info({ active: pool?.activeCount ?? 0 }, 'stopping: waiting for active node scans');
+      await pool?.drain();
+      this.#isolated?.close();
+      if (leader) await this.store.resignLeadership(LEADER_KEY, this.worker).catch(() => undefined);
       this.log.info({}, 'hullscan serve stopped');
     }
   }
 
   async close(): Promise<void> {
+    this.#isolated?.close();
+    await this.queue.close();
     this.#db?.db.close();
     this.#db = undefined;
     await this.store.close();

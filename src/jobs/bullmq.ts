@@ -128,7 +128,7 @@ export class BullMqQueue implements JobQueue {
     };
     let worker: Worker<ScanJob> | undefined;
     let heartbeat: NodeJS.Timeout | undefined;
-    const queue = this;
+    const depth = () => this.depth();
     return {
       start: () => {
         if (worker) return;
@@ -155,7 +155,7 @@ export class BullMqQueue implements JobQueue {
       async idle() {
         for (;;) {
           if (active.size === 0) {
-            const d = await queue.depth();
+            const d = await depth();
             if (d.waiting + d.active + d.delayed === 0) return;
           }
           await new Promise((r) => setTimeout(r, IDLE_POLL_MS));

@@ -1,17 +1,16 @@
 /**
  * The in-process queue (the embedded default): the store's node_scans table is the queue and
- * this process's WorkerPool claims from it, on-demand runs first (the claim's ORDER BY). Jobs
+ * this process's ClaimLoop claims from it, on-demand runs first (the claim's ORDER BY). Jobs
  * survive a restart because they are rows; a dead process's claims are taken back by
  * recoverInterrupted (same host: at once, by pid; elsewhere: by stale heartbeat). Retries of a
  * transient failure keep the claim and wait their backoff here.
  */
-import { ownerIsDead } from '../control/owner.ts';
-import { HEARTBEAT_MS, WorkerPool } from '../control/worker-pool.ts';
+import { CLAIM_HEARTBEAT_MS, ClaimLoop } from './claim-loop.ts';
 import type { FleetStore, NodeScan } from '../store/index.ts';
 import { backoffDelay, DEFAULT_RETRY, MAX_CLAIMS, TransientJobError, WindowLimiter, type ConsumeOptions, type JobConsumer, type JobHandler, type JobQueue, type QueueDepth, type ScanJob } from './index.ts';
 
 /** A claim whose heartbeat is older than this belongs to a dead worker (several missed beats). */
-const STALE_AFTER_MS = 8 * HEARTBEAT_MS;
+const STALE_AFTER_MS = 8 * CLAIM_HEARTBEAT_MS;
 const IDLE_POLL_MS = 250;
 
 export class InProcessQueue implements JobQueue {
@@ -33,7 +32,7 @@ export class InProcessQueue implements JobQueue {
     const now = o.now ?? (() => new Date());
     const limiter = o.rate ? new WindowLimiter(o.rate) : undefined;
     const store = this.#store;
-    const pool = new WorkerPool({
+    const pool = new ClaimLoop({
       store,
       worker: o.worker,
       log: o.log,
@@ -67,7 +66,7 @@ export class InProcessQueue implements JobQueue {
         consumers.add(consumer);
         // Stalled jobs: scans a dead worker of this store left active go back to the queue first.
         recovered = store
-          .recoverInterrupted({ staleBefore: new Date(now().getTime() - STALE_AFTER_MS).toISOString(), isDead: (w) => ownerIsDead(w, o.worker), maxAttempts: MAX_CLAIMS }, now().toISOString())
+          .recoverInterrupted({ staleBefore: new Date(now().getTime() - STALE_AFTER_MS).toISOString(), isDead: (w) => o.isDead?.(w) ?? false, maxAttempts: MAX_CLAIMS }, now().toISOString())
           .then(async (r) => {
             for (const run of r.runs) await store.refreshRun(run, now().toISOString());
           })

@@ -15,7 +15,13 @@
  * before re-match; cancelling a run removes its queued jobs.
  */
 import type { FleetStore, NodeScan, NodeScanReason, RunTrigger } from '../store/index.ts';
-import type { Logger } from '../control/log.ts';
+
+/** What the queues log through (a pino logger fits). */
+export interface JobLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
 
 export type JobPriority = 'on-demand' | 'schedule' | 'data-update';
 
@@ -86,7 +92,9 @@ export const MAX_CLAIMS = 3;
 export interface ConsumeOptions {
   /** The owner recorded on claims and leases (control/owner.ts). */
   worker: string;
-  log: Logger;
+  log: JobLog;
+  /** True when a claim's owner is known dead (control/owner.ts): its scans are taken back at start. */
+  isDead?: (owner: string) => boolean;
   concurrency?: number;
   /** Node scans of one account at once in this consumer (in-process). */
   perAccount?: number;

@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { silentLogger } from '../../src/control/log.ts';
-import { ownerId } from '../../src/control/owner.ts';
+import { ownerId, ownerIsDead } from '../../src/control/owner.ts';
 import { QUEUES } from '../../src/jobs/registry.ts';
 import { TransientJobError, type JobConsumer, type JobHandler } from '../../src/jobs/index.ts';
 import type { NodeScan } from '../../src/store/index.ts';
@@ -197,7 +197,7 @@ for (const impl of IMPLS) {
           c = f.queue.consume(async (s) => {
             seen.push(s.id);
             await publishEmpty(f.store, s, worker);
-          }, { worker, log, concurrency: 1 });
+          }, { worker, log, concurrency: 1, isDead: (w) => ownerIsDead(w, worker) });
           c.start();
           await until('the job to be run again', async () => (await f.store.getNodeScan(scan!.id))!.state === 'published');
         } finally {

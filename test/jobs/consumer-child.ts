@@ -3,7 +3,7 @@
  * prefix, stall ms), claims a job, prints `claimed <scan id>` and hangs until it is killed.
  */
 import { openQueue } from '../../src/jobs/registry.ts';
-import { ownerId } from '../../src/control/owner.ts';
+import { ownerId, ownerIsDead } from '../../src/control/owner.ts';
 import { silentLogger } from '../../src/control/log.ts';
 import { openStore } from '../../src/store/index.ts';
 
@@ -16,6 +16,6 @@ const consumer = queue.consume(
     process.stdout.write(`claimed ${scan.id}\n`);
     await new Promise(() => {});
   },
-  { worker, log: silentLogger(), concurrency: 1 },
+  { worker, log: silentLogger(), concurrency: 1, isDead: (w) => ownerIsDead(w, worker) },
 );
 consumer.start();

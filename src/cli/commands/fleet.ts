@@ -6,7 +6,7 @@
 import { serveApi, type RunningServer } from '../../api/index.ts';
 import type { CliIo } from '../args.ts';
 import { ArgumentError, parseOptions } from '../args.ts';
-import { ControlPlane, defaultDataDir, type ControlPlaneOptions } from '../../control/control-plane.ts';
+import { ControlPlane, DEFAULT_RETRY, defaultDataDir, ROLES, type ControlPlaneOptions, type Role } from '../../control/control-plane.ts';
 import { createLogger } from '../../control/log.ts';
 import { describeSchedule, parseAssignments } from '../../control/settings.ts';
 import { openStore, type Account, type FleetStore, type NodeScan, type ScanRun } from '../../store/index.ts';
@@ -44,6 +44,16 @@ Options:
                             (labs, internal mirrors). Cloud metadata addresses stay refused.
       --full-fingerprint    Walk and fingerprint every disk; never reuse an inventory by the
                             metadata-only quick key (docs/control-plane.md, "Scanning an image once")
+
+Scale-out (docs/deployment.md):
+  --role ROLE           all | api | scheduler | worker (default all). Any number of each; one
+                        scheduler is active at a time (a leadership lease in the store)
+  --queue URL           redis://HOST:PORT: the BullMQ job queue shared by every process
+                        (default: in-process, the store's table). With --store postgres://…
+  --isolate             Run each node scan in a child process (default with --queue)
+  --scan-memory MIB     Heap limit of a node-scan child process (default 1024)
+  --rate N/SEC          At most N node scans of one account started per SEC seconds
+  --stall-after SEC     A job whose worker stopped renewing its lock this long is run again (default 30)
 ${COMMON_HELP}
 
 Logs: JSON lines on stderr (one readable line per event on a terminal); HULLSCAN_LOG_LEVEL.
@@ -233,7 +243,7 @@ function accountJson(a: Account): Record<string, unknown> {
 
 // ---- commands ---------------------------------------------------------------------------
 
-function controlOptions(v: Common & { config?: string | undefined; db?: string | undefined; concurrency?: string | undefined; 'per-account'?: string | undefined; 'node-timeout'?: string | undefined; 'allow-private-urls'?: boolean | undefined; 'full-fingerprint'?: boolean | undefined }, log: ControlPlaneOptions['log']): ControlPlaneOptions {
+function controlOptions(v: Common & { config?: string | undefined; db?: string | undefined; concurrency?: string | undefined; 'per-account'?: string | undefined; 'node-timeout'?: string | undefined; 'allow-private-urls'?: boolean | undefined; 'full-fingerprint'?: boolean | undefined; queue?: string | undefined; isolate?: boolean | undefined; 'scan-memory'?: string | undefined; rate?: string | undefined; 'stall-after'?: string | undefined }, log: ControlPlaneOptions['log']): ControlPlaneOptions {
   const o: ControlPlaneOptions = { dataDir: dataDir(v), store: storeOf(v) };
   if (v.config !== undefined) o.config = v.config;
   if (v.db !== undefined) o.dbPath = v.db;
@@ -246,6 +256,21 @@ function controlOptions(v: Common & { config?: string | undefined; db?: string |
   if (t !== undefined) o.timeBudgetMs = t * 1000;
   if (v['allow-private-urls']) o.allowPrivateUrls = true;
   if (v['full-fingerprint']) o.fullFingerprint = true;
+  if (v.queue !== undefined) {
+    o.queue = v.queue;
+    o.retry = DEFAULT_RETRY;
+  }
+  const memoryMib = positiveInt('scan-memory', v['scan-memory'], 1024 * 1024);
+  if (v.isolate || (v.queue !== undefined && v.queue !== 'in-process') || memoryMib !== undefined) o.isolate = memoryMib !== undefined ? { memoryMib } : {};
+  if (v.rate !== undefined) {
+    const m = /^(\d+)\/(\d+)$/.exec(v.rate);
+    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new ArgumentError(`--rate must be N/SEC (e.g. 10/60), got '${v.rate}'`);
+    o.rate = { max: Number(m[1]), perMs: Number(m[2]) * 1000 };
+  }
+  // Several deployments (or test runs) on one Redis: each its own key prefix.
+  if (process.env['HULLSCAN_QUEUE_PREFIX']) o.queuePrefix = process.env['HULLSCAN_QUEUE_PREFIX'];
+  const stall = positiveInt('stall-after', v['stall-after'], 24 * 3600);
+  if (stall !== undefined) o.stallMs = stall * 1000;
   return o;
 }
 
@@ -258,6 +283,11 @@ const CONTROL_SPEC = {
   'node-timeout': { type: 'string' },
   'allow-private-urls': { type: 'boolean', default: false },
   'full-fingerprint': { type: 'boolean', default: false },
+  queue: { type: 'string' },
+  isolate: { type: 'boolean', default: false },
+  'scan-memory': { type: 'string' },
+  rate: { type: 'string' },
+  'stall-after': { type: 'string' },
 } as const;
 
 function parseListen(v: string): { host: string; port: number } | undefined {
@@ -268,13 +298,15 @@ function parseListen(v: string): { host: string; port: number } | undefined {
 }
 
 async function serve(args: string[], io: CliIo): Promise<number> {
-  const { values: v, positionals } = parseOptions({ args, allowPositionals: true, options: { ...CONTROL_SPEC, listen: { type: 'string', default: '127.0.0.1:7220' } } });
+  const { values: v, positionals } = parseOptions({ args, allowPositionals: true, options: { ...CONTROL_SPEC, listen: { type: 'string', default: '127.0.0.1:7220' }, role: { type: 'string', default: 'all' } } });
   if (v.help) {
     io.out(SERVE_HELP);
     return 0;
   }
   if (positionals.length) throw new ArgumentError(`serve takes no arguments, got '${positionals[0]}'`);
   const listen = parseListen(v.listen);
+  if (!(ROLES as readonly string[]).includes(v.role)) throw new ArgumentError(`--role must be one of ${ROLES.join(', ')}, got '${v.role}'`);
+  const role = v.role as Role;
   const log = createLogger();
   const cp = await ControlPlane.open(controlOptions(v, log));
   const stop = new AbortController();
@@ -288,7 +320,7 @@ async function serve(args: string[], io: CliIo): Promise<number> {
   let server: RunningServer | undefined;
   try {
     if (listen) server = await serveApi({ controlPlane: cp, listen, ready: () => ready, log, onBootstrapToken: (t) => io.out(`bootstrap owner token (shown once; keep it, or revoke it once you made your own): ${t}\n`) });
-    await cp.serve(stop.signal, { onReady: () => (ready = true) });
+    await cp.serve(stop.signal, { onReady: () => (ready = true), role });
   } finally {
     ready = false;
     await server?.close();
