@@ -35,10 +35,9 @@ export const LAYERS = {
   // Remediation and the candidate-image gate match a catalogue image's package list with the
   // engine's matcher (match/) against the vulnerability database (vulndb/): no disk is read.
   service: ['store', 'catalog', 'match', 'vulndb', 'util'],
-  // The REST API (issue #14): views through service/, runs through control/; store/ for the
-  // fleet rows it lists and its own tables (store/auth-store.ts: tokens, role assignments,
-  // sessions, audit log); inventory/ for the SBOM writers of a node's stored inventory.
-  api: ['service', 'control', 'store', 'inventory', 'util'],
+  // The REST API (issue #14): views through service/, runs through control/; inventory/ for the
+  // SBOM writers of a node's stored inventory. Of store/ only the files in LAYER_FILES.
+  api: ['service', 'control', 'inventory', 'util'],
   // The CLI: engine commands through scan/ and report/, fleet commands through control/ and
   // service/, and the store it opens for them.
   // `serve` mounts the REST API (api/) on --listen.
@@ -51,6 +50,20 @@ const TYPE_ONLY = {
   store: ['inventory', 'match', 'malware', 'scan', 'vulndb', 'catalog', 'version'],
   // Providers record snapshot intents and leases in rows whose types the store defines.
   cloud: ['store'],
+  // The API answers with the rows' types (Account, Cluster, NodeWithScan, Exemption…).
+  api: ['store'],
+};
+
+/**
+ * Single files of a layer that another layer may import values from, each with its reason. The
+ * API never opens the store or writes its fleet tables (store/open.ts, fleet-store.ts stay out).
+ */
+const LAYER_FILES = {
+  api: {
+    'store/model.ts': 'the vocabulary of the schemas: providers, run and node-scan states and reasons',
+    'store/auth-store.ts': "the API's own tables: tokens, role assignments, sessions, audit log, idempotency keys",
+    'store/driver.ts': 'ConflictError: a stale If-Match answers 412',
+  },
 };
 
 const ENGINE = new Set(['util', 'disk', 'volume', 'fs', 'version', 'inventory', 'analyze', 'vulndb', 'catalog', 'match', 'malware', 'report', 'scan']);
@@ -96,6 +109,7 @@ export function allowed(fromRel, toRel, isType) {
   if (LAYERS[from]?.includes(to)) return true;
   if (SHARED_FILES.has(toRel) && (LAYERS[from] !== undefined)) return true;
   if (EXCEPTIONS[`${fromRel} -> ${toRel}`] !== undefined) return true;
+  if (LAYER_FILES[from]?.[toRel] !== undefined) return true;
   if (isType) {
     if (TYPE_ONLY[from]?.includes(to)) return true;
     if (CONTROL_PLANE.has(from) && ENGINE.has(to)) return true;

@@ -6,7 +6,7 @@
  * role answers 403.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ROLES, type Grant, type Role } from '../store/index.ts';
+import { ROLES, type Grant, type Role } from '../store/auth-store.ts';
 import { ApiProblem } from './problem.ts';
 
 /** Token format: a prefix (so leaked tokens are recognisable by scanners) and 256 random bits. */

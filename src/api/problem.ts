@@ -4,7 +4,7 @@
  * detail with the request id; their message goes to the log only, redacted (redact()).
  */
 import { HTTPException } from 'hono/http-exception';
-import { ConflictError } from '../store/index.ts';
+import { ConflictError } from '../store/driver.ts';
 import { ServiceError } from '../service/index.ts';
 import { UsageError } from '../util/errors.ts';
 

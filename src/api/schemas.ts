@@ -1,6 +1,7 @@
 /** The API's request and response schemas: one zod schema each = validation + OpenAPI + types. */
 import { z } from '@hono/zod-openapi';
-import { NODE_SCAN_REASONS, NODE_SCAN_STATES, PROVIDERS, ROLES, RUN_STATES, RUN_TRIGGERS } from '../store/index.ts';
+import { ROLES } from '../store/auth-store.ts';
+import { NODE_SCAN_REASONS, NODE_SCAN_STATES, PROVIDERS, RUN_STATES, RUN_TRIGGERS } from '../store/model.ts';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './route.ts';
 
 export const Id = z.string().min(1).max(200).regex(/^[A-Za-z0-9._:@/+=-]+$/, 'an id: letters, digits and ._:@/+=-');

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ControlPlane } from '../control/control-plane.ts';
 import { SecurityService } from '../service/index.ts';
-import { AuthStore } from '../store/index.ts';
+import { AuthStore } from '../store/auth-store.ts';
 import { UsageError } from '../util/errors.ts';
 import { createApi, type Api } from './app.ts';
 import { staticPortal } from './static.ts';

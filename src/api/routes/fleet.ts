@@ -2,7 +2,8 @@
 import { createHash } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { writeInventoryJson, writeSbom } from '../../inventory/sbom/index.ts';
-import { PROVIDERS, type Account, type Cluster, type NodePool, type NodeScan, type ScanRun } from '../../store/index.ts';
+import { PROVIDERS } from '../../store/model.ts';
+import type { Account, Cluster, NodePool, NodeScan, ScanRun } from '../../store/index.ts';
 import type { NodeWithScan } from '../../store/fleet-store.ts';
 import type { ApiDeps } from '../app.ts';
 import { requireAccount, roleOn, type Principal } from '../auth.ts';
