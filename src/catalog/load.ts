@@ -15,8 +15,9 @@ import type { CatalogImage, CatalogPackage, NodeImageCatalog } from './index.ts'
 export const DEFAULT_CATALOG_DIR = join(import.meta.dirname, '..', '..', 'data', 'node-images');
 /** Decompressed size limit of one data file (the largest today is ~1.2 MiB). */
 export const MAX_CATALOG_FILE_BYTES = 64 * MiB;
-const CATALOG_SCHEMA = 1;
-const COLUMNS = ['name', 'version', 'arch', 'sourceName', 'sourceVersion', 'sourceFrom'];
+/** Version of the data file layout (written by write.ts). */
+export const CATALOG_SCHEMA = 1;
+export const COLUMNS = ['name', 'version', 'arch', 'sourceName', 'sourceVersion', 'sourceFrom'] as const;
 const OS_FAMILIES = new Set(['ubuntu', 'azurelinux']);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
