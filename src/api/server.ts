@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ControlPlane } from '../control/control-plane.ts';
+import { METRICS_CONTENT_TYPE, metricsText } from '../control/metrics.ts';
 import { SecurityService } from '../service/index.ts';
 import { AuthStore } from '../store/auth-store.ts';
 import { UsageError } from '../util/errors.ts';
@@ -113,6 +114,7 @@ export async function serveApi(o: ServeApiOptions): Promise<RunningServer & { se
     vulnDbStatus: () => cp.vulnDb()?.status(),
     ready: o.ready,
     log: o.log,
+    metrics: { contentType: METRICS_CONTENT_TYPE, text: metricsText },
     ...(oidc !== undefined && { oidc }),
   });
   // The portal (web/dist, built by `npm run build:web`), after the API routes: it never answers
