@@ -8,7 +8,8 @@
  * version fixes what). A low layer: imports only inventory/ types, util/ and version/.
  */
 export { catalogInventory, CATALOG_ANALYZER_VERSION, CATALOG_EVIDENCE_NOTE } from './inventory.ts';
-export { loadCatalog, catalogFromImages, DEFAULT_CATALOG_DIR, MAX_CATALOG_FILE_BYTES } from './load.ts';
+export { loadCatalog, catalogFromImages, catalogDirForDb, DEFAULT_CATALOG_DIR, MAX_CATALOG_FILE_BYTES, type LoadCatalogOptions } from './load.ts';
+export { refreshCatalog, DEFAULT_CATALOG_SOURCE_URL, DEFAULT_MAX_NEW_PER_FAMILY, type RefreshOptions, type RefreshReport } from './refresh.ts';
 export { compareImageVersions, parseNodeImage } from './image-name.ts';
 
 export interface CatalogPackage {

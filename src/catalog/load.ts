@@ -104,8 +104,51 @@ export function catalogFromImages(images: readonly CatalogImage[]): NodeImageCat
   };
 }
 
-/** The catalogue in dir (default: the repository's data/node-images/): every `*.jsonl.zst` file in it. */
-export function loadCatalog(dir: string = DEFAULT_CATALOG_DIR): NodeImageCatalog {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.jsonl.zst')).sort();
-  return catalogFromImages(files.flatMap((f) => readFamilyFile(join(dir, f))));
+export interface LoadCatalogOptions {
+  /** The shipped catalogue (default: the repository's data/node-images/). */
+  dir?: string;
+  /**
+   * Refreshed catalogues (`hullscan db update --catalog`, {@link catalogDirForDb}), same format;
+   * an image in one of them wins over the same family + version before it. A directory that does
+   * not exist yet is skipped.
+   */
+  extraDirs?: readonly string[];
+}
+
+/** Where `hullscan db update --catalog` writes the refreshed catalogue of the database at dbPath. */
+export function catalogDirForDb(dbPath: string): string {
+  return `${dbPath}.catalog`;
+}
+
+function familyFiles(dir: string, optional: boolean): string[] {
+  try {
+    return readdirSync(dir).filter((f) => f.endsWith('.jsonl.zst')).sort().map((f) => join(dir, f));
+  } catch (err) {
+    if (optional && (err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/** The images of every `*.jsonl.zst` file in dir. */
+export function readCatalogDir(dir: string, optional = false): CatalogImage[] {
+  return familyFiles(dir, optional).flatMap((f) => readFamilyFile(f));
+}
+
+/** The catalogue: every `*.jsonl.zst` file in the shipped dir, then in each extra dir (later wins). */
+export function loadCatalog(dirOrOptions: string | LoadCatalogOptions = {}): NodeImageCatalog {
+  const o = typeof dirOrOptions === 'string' ? { dir: dirOrOptions } : dirOrOptions;
+  const byKey = new Map<string, CatalogImage>();
+  const add = (images: CatalogImage[], where: string): void => {
+    const seen = new Set<string>();
+    for (const img of images) {
+      const key = `${img.family}\0${img.version}`;
+      if (seen.has(key)) throw new CorruptError(`node-image catalogue: ${img.family} ${img.version} is listed twice`, { location: where });
+      seen.add(key);
+      byKey.set(key, img);
+    }
+  };
+  const dir = o.dir ?? DEFAULT_CATALOG_DIR;
+  add(readCatalogDir(dir), dir);
+  for (const extra of o.extraDirs ?? []) add(readCatalogDir(extra, true), extra);
+  return catalogFromImages([...byKey.values()]);
 }

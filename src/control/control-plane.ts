@@ -6,7 +6,7 @@
 import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { loadCatalog, type NodeImageCatalog } from '../catalog/index.ts';
+import { catalogDirForDb, loadCatalog, type NodeImageCatalog } from '../catalog/index.ts';
 import type { DiscoveredCluster } from '../cloud/index.ts';
 import { createProviders, type ProviderSet } from '../cloud/registry.ts';
 import { openStore, type Account, type FleetStore, type RunTrigger, type ScanRun } from '../store/index.ts';
@@ -125,7 +125,7 @@ export class ControlPlane {
     this.dataDir = o.dataDir;
     this.dbPath = resolve(o.dbPath ?? join(o.dataDir, 'vuln.db'));
     this.log = o.log ?? silentLogger();
-    this.#catalog = o.catalog ?? loadCatalog();
+    this.#catalog = o.catalog ?? loadCatalog({ extraDirs: [catalogDirForDb(this.dbPath)] });
     this.#providers = createProviders({ dataDir: o.dataDir, localClusters: () => this.#localClusters(), cloudAccounts: () => this.#env?.accounts ?? [] });
   }
 

@@ -10,7 +10,7 @@
  * matcher (match/) against the vulnerability database (vulndb/). It never reads a disk.
  */
 import { existsSync } from 'node:fs';
-import { catalogInventory, loadCatalog, type NodeImageCatalog } from '../catalog/index.ts';
+import { catalogDirForDb, catalogInventory, loadCatalog, type NodeImageCatalog } from '../catalog/index.ts';
 import type { Inventory } from '../inventory/index.ts';
 import type { AlertStatus, FleetStore } from '../store/index.ts';
 import type { StoredAlert } from '../store/fleet-store.ts';
@@ -43,7 +43,7 @@ export { VULNERABILITY_SORTS, EXEMPTION_REASONS, type VulnerabilitySort } from '
 
 export interface SecurityServiceOptions {
   store: FleetStore;
-  /** The node-image catalogue (default: the repository's data/node-images). */
+  /** The node-image catalogue (default: the repository's data/node-images, plus `<dbPath>.catalog/` when dbPath is given). */
   catalog?: NodeImageCatalog;
   /** The vulnerability database, for remediation, the image gate and the CVE pane's references. */
   vulnDb?: () => VulnDb | undefined;
@@ -68,7 +68,8 @@ export class SecurityService {
   }
 
   get catalog(): NodeImageCatalog {
-    return (this.#catalog ??= loadCatalog());
+    // The shipped catalogue plus the one `db update --catalog` refreshed next to the database.
+    return (this.#catalog ??= loadCatalog(this.#o.dbPath === undefined ? {} : { extraDirs: [catalogDirForDb(this.#o.dbPath)] }));
   }
 
   #now(): string {

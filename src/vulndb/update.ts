@@ -96,7 +96,8 @@ export async function readUpdateConfig(path: string): Promise<UpdateConfig> {
   return { feeds, fetch };
 }
 
-function checkUrl(url: string, what: string): string {
+/** A usable http(s) URL, or a UsageError naming `what` (the URL shown without query or credentials). */
+export function checkUrl(url: string, what: string): string {
   let u: URL;
   try {
     u = new URL(url);

@@ -8,6 +8,9 @@ import type { DbStatus } from '../../vulndb/index.ts';
 import type { ImportReport } from '../../vulndb/store.ts';
 import type { FeedUrls } from '../../vulndb/update.ts';
 import { renderTable } from '../table.ts';
+import { DEFAULT_CATALOG_SOURCE_URL, DEFAULT_MAX_NEW_PER_FAMILY } from '../../catalog/refresh.ts';
+import type { RefreshReport } from '../../catalog/refresh.ts';
+import type { FetchOptions } from '../../vulndb/fetch.ts';
 
 /** `db status` exit code when the database (or one of its sources) is older than --max-age. */
 export const EXIT_STALE = 1;
@@ -33,15 +36,23 @@ ${HELP_OPTION}
 `;
 
 export const DB_UPDATE_HELP = `Usage: hullscan db update [--db PATH] [--source-url ID=URL|ID=off]… [--config FILE] [--allow-private-urls]
+                          [--catalog | --catalog-only] [--catalog-url URL] [--catalog-max-new N]
 
 Downloads the public feeds and rebuilds the database (osv-debian, osv-ubuntu, osv-alpine,
 osv-go, azurelinux-3.0-oval, mariner-2.0-oval, kev, epss). A failed download keeps the
-previous database.
+previous database. With --catalog (or --catalog-only) it also refreshes the node-image
+catalogue from the AKS release notes into PATH.catalog/ (docs/node-images.md); a family that
+fails keeps its previous catalogue.
 
 Options:
 ${DB_OPTION}
       --source-url ID=URL    Fetch feed ID from URL; ID=off drops a feed, a new ID adds one (repeatable).
       --config FILE          JSON: {"feeds": {ID: URL|false}, "timeoutSeconds", "maxBytes", "allowPrivateUrls"}.
+      --catalog              Also refresh the node-image catalogue.
+      --catalog-only         Refresh only the node-image catalogue (no feeds).
+      --catalog-url URL      Root of the release-notes folders (default: $HULLSCAN_CATALOG_URL, else
+                             ${DEFAULT_CATALOG_SOURCE_URL}).
+      --catalog-max-new N    Release notes fetched per image family and run, newest first (default ${DEFAULT_MAX_NEW_PER_FAMILY}).
 ${PRIVATE_URLS_OPTION}
 ${HELP_OPTION}
 `;
@@ -102,6 +113,10 @@ export async function dbUpdate(args: string[], out: Out, err: Out): Promise<numb
       'source-url': { type: 'string', multiple: true },
       config: { type: 'string' },
       'allow-private-urls': { type: 'boolean' },
+      catalog: { type: 'boolean' },
+      'catalog-only': { type: 'boolean' },
+      'catalog-url': { type: 'string' },
+      'catalog-max-new': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -110,6 +125,9 @@ export async function dbUpdate(args: string[], out: Out, err: Out): Promise<numb
     return 0;
   }
   if (positionals.length > 0) throw new ArgumentError(`db update takes no arguments (got ${positionals.length}); use db import for files`);
+  const maxNew = values['catalog-max-new'] === undefined ? undefined : Number(values['catalog-max-new']);
+  if (maxNew !== undefined && !(Number.isInteger(maxNew) && maxNew >= 0 && maxNew <= 1000)) throw new ArgumentError('--catalog-max-new expects a whole number from 0 to 1000');
+  const catalogUrl = values['catalog-url'] ?? process.env['HULLSCAN_CATALOG_URL'];
   const [{ defaultDbPath }, { parseSourceUrl, readUpdateConfig, resolveFeeds, updateDb }] = await Promise.all([import('../../vulndb/store.ts'), import('../../vulndb/update.ts')]);
   const config = values.config === undefined ? { feeds: {}, fetch: {} } : await readUpdateConfig(values.config);
   const overrides: FeedUrls = {};
@@ -120,12 +138,43 @@ export async function dbUpdate(args: string[], out: Out, err: Out): Promise<numb
   const fetch = { ...config.fetch };
   if (values['allow-private-urls']) fetch.allowPrivateUrls = true;
   const path = defaultDbPath(values.db);
-  const report = await updateDb(path, resolveFeeds(config.feeds, overrides), {
-    fetch,
-    onProgress: (e) => err(e.phase === 'download' ? `downloading ${e.id}: ${e.url}\n` : `downloaded ${e.id}: ${e.bytes ?? 0} bytes\n`),
-  });
-  out(renderImport(report));
+  if (!values['catalog-only']) {
+    const report = await updateDb(path, resolveFeeds(config.feeds, overrides), {
+      fetch,
+      onProgress: (e) => err(e.phase === 'download' ? `downloading ${e.id}: ${e.url}\n` : `downloaded ${e.id}: ${e.bytes ?? 0} bytes\n`),
+    });
+    out(renderImport(report));
+  }
+  if (values.catalog || values['catalog-only']) await catalogUpdate(path, fetch, { ...(catalogUrl !== undefined && catalogUrl !== '' && { url: catalogUrl }), ...(maxNew !== undefined && { maxNew }) }, out, err);
   return 0;
+}
+
+/** Refreshes the node-image catalogue next to the database; a SourceError (exit 3) when a family could not be refreshed. */
+async function catalogUpdate(dbPath: string, fetch: FetchOptions, o: { url?: string; maxNew?: number }, out: Out, err: Out): Promise<void> {
+  const [{ catalogDirForDb, loadCatalog, refreshCatalog }, { fetchFeed }, { checkUrl }, { SourceError }] = await Promise.all([import('../../catalog/index.ts'), import('../../vulndb/fetch.ts'), import('../../vulndb/update.ts'), import('../../util/errors.ts')]);
+  if (o.url !== undefined) checkUrl(o.url, '--catalog-url');
+  const dir = catalogDirForDb(dbPath);
+  const report = await refreshCatalog({
+    dir,
+    current: loadCatalog({ extraDirs: [dir] }),
+    download: (url, maxBytes) => fetchFeed(url, { ...fetch, maxBytes: Math.min(maxBytes, fetch.maxBytes ?? maxBytes) }),
+    ...(o.url !== undefined && { sourceUrl: o.url }),
+    ...(o.maxNew !== undefined && { maxNewPerFamily: o.maxNew }),
+    onProgress: (e) => err(e.phase === 'list' ? `listing ${e.family}: ${e.url}\n` : `fetching ${e.family} release notes: ${e.url}\n`),
+  });
+  out(renderCatalogRefresh(report));
+  const failed = report.families.filter((f) => f.error !== undefined);
+  if (failed.length > 0) throw new SourceError(`node-image catalogue not refreshed for ${failed.map((f) => `${f.family} (${f.error})`).join('; ')}; its previous catalogue is kept`);
+}
+
+function renderCatalogRefresh(r: RefreshReport): string {
+  const rows = r.families.map((f) => [f.family, String(f.published), f.added.length === 0 ? '-' : f.added.join(' '), String(f.malformed.length), String(f.deferred), f.error === undefined ? 'ok' : 'FAILED (previous catalogue kept)']);
+  let s = `Node-image catalogue ${r.dir}\n` + renderTable(['FAMILY', 'PUBLISHED', 'ADDED', 'MALFORMED', 'DEFERRED', 'STATUS'], rows);
+  for (const f of r.families) {
+    for (const m of f.malformed) s += `\n${f.family} ${m.version}: malformed release notes, skipped: ${m.reason}\n`;
+    if (f.error !== undefined) s += `\n${f.family}: ${f.error}\n`;
+  }
+  return s;
 }
 
 function renderImport(r: ImportReport): string {
