@@ -124,7 +124,7 @@ describe('fleet CLI', () => {
     const data = join(work, 'data2');
     const env = join(work, 'env2.yaml');
     environment(env, disk);
-    const child = spawn(process.execPath, [BIN, 'serve', '--data', data, '--config', env, '--db', dbPath, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'serve', '--data', data, '--config', env, '--db', dbPath, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HULLSCAN_BOOTSTRAP_TOKEN: 'hs-test-bootstrap-token-0123456789abcdef' } });
     let log = '';
     child.stderr.on('data', (d: Buffer) => (log += d.toString()));
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
@@ -133,7 +133,7 @@ describe('fleet CLI', () => {
       let port: number | undefined;
       while (Date.now() < deadline && port === undefined) {
         await new Promise((r) => setTimeout(r, 100));
-        const m = /"listen":"127\.0\.0\.1:(\d+)"/.exec(log);
+        const m = /"listen":"(?:https?:\/\/)?127\.0\.0\.1:(\d+)/.exec(log);
         if (m) port = Number(m[1]);
       }
       assert.ok(port, `serve announced its port: ${log.slice(0, 2000)}`);
@@ -145,7 +145,12 @@ describe('fleet CLI', () => {
         if (ready !== 200) await new Promise((r) => setTimeout(r, 100));
       }
       assert.equal(ready, 200);
-      assert.equal((await fetch(`http://127.0.0.1:${port}/nope`)).status, 404);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/api/v1/nope`)).status, 404, 'an unknown API route is a 404 (the portal answers the rest)');
+      const unauthenticated = await fetch(`http://127.0.0.1:${port}/api/v1/accounts`);
+      assert.equal(unauthenticated.status, 401, 'the API needs a token');
+      const accounts = await fetch(`http://127.0.0.1:${port}/api/v1/accounts`, { headers: { authorization: 'Bearer hs-test-bootstrap-token-0123456789abcdef' } });
+      assert.equal(accounts.status, 200);
+      assert.deepEqual(((await accounts.json()) as { items: { id: string }[] }).items.map((a) => a.id).sort(), ['sub-a', 'sub-b']);
       // The account was never scanned: its daily schedule is due at once.
       while (Date.now() < deadline && !/"msg":"node scan finished"/.test(log)) await new Promise((r) => setTimeout(r, 200));
       assert.match(log, /"trigger":"schedule"/);
