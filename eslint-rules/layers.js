@@ -83,6 +83,9 @@ export const EXCEPTIONS = {
   // `db` drives the vulnerability database: there is no scan in it.
   'cli/commands/db.ts -> vulndb/store.ts': 'db import/status open the database',
   'cli/commands/db.ts -> vulndb/update.ts': 'db update downloads the feeds',
+  'cli/commands/db.ts -> vulndb/fetch.ts': 'db update --catalog downloads the release notes through the feed fetch (URL policy)',
+  'cli/commands/db.ts -> catalog/refresh.ts': 'db update --catalog refreshes the node-image catalogue',
+  'cli/commands/db.ts -> catalog/load.ts': 'db update --catalog reads the catalogue it refreshes (catalogDirForDb, loadCatalog)',
   // `sbom` writes the inventory in a chosen format: the writers are inventory/sbom's.
   'cli/commands/sbom.ts -> inventory/sbom/index.ts': 'sbom picks an SBOM writer',
   'cli/commands/scan.ts -> inventory/sbom/common.ts': 'the tool version stamped into reports',

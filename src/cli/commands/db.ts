@@ -151,7 +151,7 @@ export async function dbUpdate(args: string[], out: Out, err: Out): Promise<numb
 
 /** Refreshes the node-image catalogue next to the database; a SourceError (exit 3) when a family could not be refreshed. */
 async function catalogUpdate(dbPath: string, fetch: FetchOptions, o: { url?: string; maxNew?: number }, out: Out, err: Out): Promise<void> {
-  const [{ catalogDirForDb, loadCatalog, refreshCatalog }, { fetchFeed }, { checkUrl }, { SourceError }] = await Promise.all([import('../../catalog/index.ts'), import('../../vulndb/fetch.ts'), import('../../vulndb/update.ts'), import('../../util/errors.ts')]);
+  const [{ catalogDirForDb, loadCatalog }, { refreshCatalog }, { fetchFeed }, { checkUrl }, { SourceError }] = await Promise.all([import('../../catalog/load.ts'), import('../../catalog/refresh.ts'), import('../../vulndb/fetch.ts'), import('../../vulndb/update.ts'), import('../../util/errors.ts')]);
   if (o.url !== undefined) checkUrl(o.url, '--catalog-url');
   const dir = catalogDirForDb(dbPath);
   const report = await refreshCatalog({
