@@ -23,7 +23,7 @@ import { enableCompileCache } from '../bin/compile-cache.js';
 /** Scripts in bench/ that are not benchmarks (this runner, servers and helpers they spawn). */
 const HELPERS = new Set(['run', 'http-server']);
 /** Start-up of the CLI first (issue #17), then the data flow: disk → fs → inventory → vulnerability matching → malware. */
-const ORDER = ['startup', 'disk', 'fs', 'inventory', 'vulndb', 'malware', 'security', 'fleet', 'cloud'];
+const ORDER = ['startup', 'disk', 'fs', 'inventory', 'vulndb', 'malware', 'security', 'fleet', 'scale', 'cloud', 'api'];
 
 function benchScripts(): string[] {
   const names = readdirSync(import.meta.dirname)
