@@ -22,7 +22,7 @@ import { rematchAccount } from './rematch.ts';
 import { discoverOnly, startAccountRun } from './runs.ts';
 import { nextDue } from './settings.ts';
 import { sweepSnapshots, type SweepResult } from './sweeper.ts';
-import { HEARTBEAT_MS } from './worker-pool.ts';
+import { CLAIM_HEARTBEAT_MS as HEARTBEAT_MS } from '../jobs/claim-loop.ts';
 export { DEFAULT_RETRY } from '../jobs/index.ts';
 import { jobsOfRun, TransientJobError, type JobConsumer, type JobHandler, type JobQueue, type RateLimit, type RetryPolicy } from '../jobs/index.ts';
 import { openQueue } from '../jobs/registry.ts';

@@ -1,5 +1,5 @@
 /**
- * The in-process queue's claim loop (was control/worker-pool.ts's, which stays for its users): node scans are claimed from the store (the queue is the
+ * The in-process queue's claim loop: node scans are claimed from the store (the queue is the
  * node_scans table, so queued work survives a restart) and run in this process, at most
  * `concurrency` at a time and `perAccount` per account (cloud API budgets). One node is never
  * scanned twice at once (the claim query checks it). Claimed scans beat a heartbeat so that a

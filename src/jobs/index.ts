@@ -4,7 +4,7 @@
  * implementations, one conformance suite (test/jobs/conformance.test.ts), listed in QUEUES:
  *
  * - `in-process` (the embedded default): the node_scans table is the queue; workers of this
- *   process claim from it (control/worker-pool.ts). Nothing to run besides the store.
+ *   process claim from it (jobs/claim-loop.ts). Nothing to run besides the store.
  * - `bullmq`: BullMQ on Redis; any number of worker processes on any number of hosts.
  *
  * The same semantics in both: a job's id is its (run, node), so a duplicate enqueue is a no-op
