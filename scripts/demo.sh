@@ -38,4 +38,6 @@ echo "== hullscan runs"
 hs runs "${common[@]}"
 echo
 echo "Try: hullscan findings --data $demo/data --cve CVE-2024-6387 · hullscan findings --data $demo/data --format json"
-echo "     hullscan serve --data $demo/data --config $demo/environment.yaml --db $demo/vuln.db   (scheduled scans; Ctrl-C stops)"
+echo "     hullscan serve --data $demo/data --config $demo/environment.yaml --db $demo/vuln.db --listen 127.0.0.1:7220"
+echo "       → the portal at http://127.0.0.1:7220/ (sign in with the owner token serve prints once on its first start),"
+echo "         the REST API at /api/v1 (OpenAPI at /api/openapi.json), scheduled scans; Ctrl-C stops"
