@@ -7,6 +7,7 @@ import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { SourceError, UsageError } from '../util/errors.ts';
+import { isUrl } from '../util/url-policy.ts';
 
 /** The streams a command writes to. */
 export interface CliIo {
@@ -54,9 +55,6 @@ export function targetHttpOptions(allowPrivateUrls: boolean): { http: { allowHtt
   return allowPrivateUrls ? { http: { allowHttp: true, allowPrivateNetwork: true } } : {};
 }
 
-function isUrl(spec: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(spec);
-}
 
 /** A local target that is not there: one sentence naming it, before any layer opens it. */
 export async function assertTargetExists(spec: string): Promise<void> {

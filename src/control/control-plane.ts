@@ -31,7 +31,8 @@ import { IsolatedScans, type IsolationOptions } from './isolation.ts';
 import { bindMetrics, observeScanEnd } from './metrics.ts';
 import { rematchNodeScan } from './rematch-job.ts';
 import type { MatchResult } from '../match/index.ts';
-import { DEFAULT_NODE_TIME_BUDGET_MS, Lru } from './node-scan.ts';
+import { DEFAULT_NODE_TIME_BUDGET_MS } from './node-scan.ts';
+import { WeightedLru } from '../util/lru.ts';
 
 /** A scan whose heartbeat is older than this belongs to a dead worker (several missed beats). */
 const STALE_AFTER_MS = 8 * HEARTBEAT_MS;
@@ -115,7 +116,7 @@ export class ControlPlane {
   #env: Environment | undefined;
   #db: { db: VulnDb; ino: number; mtimeMs: number } | undefined;
   #isolated: IsolatedScans | undefined;
-  readonly #rematches = new Lru<MatchResult>(32);
+  readonly #rematches = new WeightedLru<string, MatchResult>(32);
   readonly #triggers = new Map<string, RunTrigger>();
 
   private constructor(store: FleetStore, o: ControlPlaneOptions) {

@@ -13,6 +13,7 @@ import type { DiscoveredCluster } from '../store/fleet-store.ts';
 import { PROVIDERS, type AccountSettings, type Provider } from '../store/index.ts';
 import { UsageError } from '../util/errors.ts';
 import { parseSchedule } from './settings.ts';
+import { isUrl } from '../util/url-policy.ts';
 
 /** An environment file larger than this is refused (it lists accounts, not data). */
 export const MAX_ENVIRONMENT_BYTES = 16 * 1024 * 1024;
@@ -102,9 +103,6 @@ export interface Environment {
   accounts: AccountConfig[];
 }
 
-function isUrl(s: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
-}
 
 function resolveDisk(disk: string, base: string): string {
   return isUrl(disk) || isAbsolute(disk) ? disk : resolve(base, disk);

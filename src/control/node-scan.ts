@@ -20,6 +20,8 @@ import { BudgetError, CorruptError, MissingDependencyError, NotThisFormatError, 
 import { redactSecrets } from '../util/redact.ts';
 import type { VulnDb } from '../vulndb/index.ts';
 import type { Logger } from './log.ts';
+import { WeightedLru } from '../util/lru.ts';
+import { isUrl } from '../util/url-policy.ts';
 
 /** Default time one node scan may take before it is abandoned as budget-exceeded. */
 export const DEFAULT_NODE_TIME_BUDGET_MS = 30 * 60_000;
@@ -28,28 +30,6 @@ export const DEFAULT_LEASE_MS = 2 * 60 * 60_000;
 /** Match results kept per process, by inventory fingerprint and database build. */
 const MATCH_CACHE_ENTRIES = 32;
 const INVENTORY_CACHE_ENTRIES = 32;
-
-/** A small LRU (insertion-ordered Map). */
-export class Lru<V> {
-  readonly #max: number;
-  readonly #map = new Map<string, V>();
-  constructor(max: number) {
-    this.#max = max;
-  }
-  get(k: string): V | undefined {
-    const v = this.#map.get(k);
-    if (v !== undefined) {
-      this.#map.delete(k);
-      this.#map.set(k, v);
-    }
-    return v;
-  }
-  set(k: string, v: V): void {
-    this.#map.delete(k);
-    this.#map.set(k, v);
-    if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value!);
-  }
-}
 
 export interface NodeScanDeps {
   store: FleetStore;
@@ -71,14 +51,14 @@ export interface NodeScanDeps {
   targetOptions?: TargetOptions;
   now?: () => Date;
   /** Caches shared across this process's node scans. */
-  matches?: Lru<MatchResult>;
-  inventories?: Lru<{ id: string; inventory: Inventory; fingerprint?: string }>;
+  matches?: WeightedLru<string, MatchResult>;
+  inventories?: WeightedLru<string, { id: string; inventory: Inventory; fingerprint?: string }>;
   /** Fingerprints being analyzed by a scan of this process now, and their inventory when done. */
   inflight?: Map<string, { promise: Promise<Inventory | undefined>; resolve: (inv: Inventory | undefined) => void }>;
 }
 
 export function createCaches(): Required<Pick<NodeScanDeps, 'matches' | 'inventories' | 'inflight'>> {
-  return { matches: new Lru(MATCH_CACHE_ENTRIES), inventories: new Lru(INVENTORY_CACHE_ENTRIES), inflight: new Map() };
+  return { matches: new WeightedLru(MATCH_CACHE_ENTRIES), inventories: new WeightedLru(INVENTORY_CACHE_ENTRIES), inflight: new Map() };
 }
 
 export function identityOf(ctx: NodeContext): NodeIdentity {
@@ -317,7 +297,7 @@ function mergeTargetOptions(base: TargetOptions | undefined, provider: TargetOpt
 }
 
 async function missing(path: string): Promise<boolean> {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) return false;
+  if (isUrl(path)) return false;
   try {
     await stat(path);
     return false;

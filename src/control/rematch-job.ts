@@ -8,9 +8,9 @@ import { matchInventory, wasAssessed } from '../match/run.ts';
 import type { FleetStore, NodeScan } from '../store/index.ts';
 import { MissingDependencyError } from '../util/errors.ts';
 import type { VulnDb } from '../vulndb/index.ts';
-import type { Lru } from './node-scan.ts';
+import type { WeightedLru } from '../util/lru.ts';
 
-export async function rematchNodeScan(scan: NodeScan, o: { store: FleetStore; db: VulnDb | undefined; worker: string; cache?: Lru<MatchResult>; now?: () => Date }): Promise<void> {
+export async function rematchNodeScan(scan: NodeScan, o: { store: FleetStore; db: VulnDb | undefined; worker: string; cache?: WeightedLru<string, MatchResult>; now?: () => Date }): Promise<void> {
   const now = o.now ?? (() => new Date());
   const started = now().getTime();
   const ctx = await o.store.nodeContext(scan.node);

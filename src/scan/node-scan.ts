@@ -15,7 +15,6 @@ import { scanMalware, type MalwareScanOptions } from '../malware/run.ts';
 import type { MatchResult } from '../match/index.ts';
 import { matchInventory, wasAssessed } from '../match/run.ts';
 import { UsageError } from '../util/errors.ts';
-import { issueFromError, type Issue } from '../util/issues.ts';
 import type { VulnDb } from '../vulndb/index.ts';
 import { SCAN_RESULT_SCHEMA_VERSION, type ScanResult, type ScannerId } from './result.ts';
 import { MALWARE_CACHE_BYTES } from './scan.ts';
@@ -250,9 +249,4 @@ export async function scanNodeDisk(spec: string, options: NodeDiskScanOptions): 
       // The handles are gone either way; a failing close must not hide the scan's own outcome.
     }
   }
-}
-
-/** The coverage issues of a failed open, as a list for the node scan's record. */
-export function issuesOf(err: unknown, where: string): Issue[] {
-  return [issueFromError(err, 'scan.failed', where)];
 }

@@ -41,6 +41,11 @@ export type AddressClass = 'public' | Exclude<UrlRefusal, 'scheme' | 'credential
 /** Classes that `allowPrivateNetwork` lets through (tests on 127.0.0.1, lab networks). */
 const PRIVATE_NETWORK_CLASSES: ReadonlySet<AddressClass> = new Set(['loopback', 'private', 'link-local', 'cgnat']);
 
+/** Whether a target or disk reference is a URL (`scheme://…`) rather than a local path. */
+export function isUrl(spec: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(spec);
+}
+
 /**
  * Whether allowing http and private networks would let this refusal through. The policy names
  * no switch in its messages (the API, the CLI and config files each have their own); callers

@@ -12,15 +12,13 @@ import { copyFile, link, mkdir, open, readdir, readFile, rm, stat, writeFile } f
 import { basename, dirname, join } from 'node:path';
 import { SnapshotError, type Snapshot, type SnapshotProvider, type SnapshotTags, type SnapshotTarget, type TaggedSnapshot } from '../index.ts';
 import type { Node } from '../../store/index.ts';
+import { isUrl } from '../../util/url-policy.ts';
 
 /** A VMDK descriptor is a small text file; larger files are never parsed as one. */
 const MAX_DESCRIPTOR_BYTES = 64 * 1024;
 const TAGS_FILE = 'tags.json';
 const LEASE_ID = /^[0-9a-f-]{36}$/;
 
-function isUrl(s: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
-}
 
 /** Extent file names a VMDK text descriptor refers to ("RW 2048 FLAT \"disk-flat.vmdk\" 0"). */
 async function vmdkExtents(path: string, size: number): Promise<string[]> {

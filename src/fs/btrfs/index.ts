@@ -47,6 +47,7 @@ import {
   type RootItem,
 } from './items.ts';
 import { readSuperblock, type Superblock } from './superblock.ts';
+import { WeightedLru } from '../../util/lru.ts';
 
 /** Tree ids (BTRFS_*_OBJECTID). */
 const ROOT_TREE_OBJECTID = 1n;
@@ -127,45 +128,6 @@ interface SubvolRoot extends TreeRoot {
   flags: bigint;
 }
 
-/** A tiny LRU keyed by number. */
-class Lru<V> {
-  readonly #map = new Map<number, { v: V; w: number }>();
-  readonly #max: number;
-  #weight = 0;
-  constructor(max: number) {
-    this.#max = max;
-  }
-  get(k: number): V | undefined {
-    const e = this.#map.get(k);
-    if (!e) return undefined;
-    this.#map.delete(k);
-    this.#map.set(k, e);
-    return e.v;
-  }
-  set(k: number, v: V, w = 1): void {
-    const old = this.#map.get(k);
-    if (old) {
-      this.#map.delete(k);
-      this.#weight -= old.w;
-    }
-    if (w > this.#max) return;
-    this.#map.set(k, { v, w });
-    this.#weight += w;
-    while (this.#weight > this.#max) {
-      const [oldest, e] = this.#map.entries().next().value as [number, { v: V; w: number }];
-      this.#map.delete(oldest);
-      this.#weight -= e.w;
-    }
-  }
-  delete(k: number): void {
-    const e = this.#map.get(k);
-    if (e) {
-      this.#map.delete(k);
-      this.#weight -= e.w;
-    }
-  }
-}
-
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
 export class BtrfsReader implements InodeReader {
@@ -190,10 +152,10 @@ export class BtrfsReader implements InodeReader {
   readonly #listed = new Set<number>();
   /** Subvolume id -> its name in the parent directory. */
   readonly #names = new Map<number, string>();
-  readonly #inodes = new Lru<InodeItem>(INODE_CACHE);
-  readonly #extents = new Lru<FileExtent[]>(EXTENT_CACHE_RECORDS);
-  readonly #dirs = new Lru<DirEntry[]>(DIR_CACHE_ENTRIES);
-  readonly #inflated = new Lru<Promise<Uint8Array>>(DECOMPRESSED_CACHE);
+  readonly #inodes = new WeightedLru<number, InodeItem>(INODE_CACHE);
+  readonly #extents = new WeightedLru<number, FileExtent[]>(EXTENT_CACHE_RECORDS);
+  readonly #dirs = new WeightedLru<number, DirEntry[]>(DIR_CACHE_ENTRIES);
+  readonly #inflated = new WeightedLru<number, Promise<Uint8Array>>(DECOMPRESSED_CACHE);
   readonly #issueKeys = new Set<string>();
 
   constructor(source: BlockSource, sb: Superblock, issues: Issue[]) {

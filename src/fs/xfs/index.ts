@@ -22,7 +22,7 @@ import { parseDataBlock, parseShortform, XFS_DIR2_LEAF_OFFSET_BYTES, type DirCon
 import { firstExtentAfter, planRead } from './extent-map.ts';
 import { inodeByteOffset } from './geometry.ts';
 import { DIFLAG_REALTIME, FMT_BTREE, FMT_EXTENTS, FMT_LOCAL, parseInode, type DInode } from './inode.ts';
-import { WeightedLru } from './lru.ts';
+import { WeightedLru } from '../../util/lru.ts';
 import { parseSuperblock, MAX_SECTOR_BYTES, XFS_SB_MAGIC, type Superblock } from './superblock.ts';
 import { localTarget, remoteTarget, checkSymlinkSize, SYMLINK_V5_HEADER_BYTES, type RemoteSymlinkBlock } from './symlink.ts';
 

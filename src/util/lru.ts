@@ -1,5 +1,6 @@
 /**
- * A small weighted LRU for parsed metadata (inodes, extent lists, directory listings): entries
+ * A small weighted LRU (Map insertion order): filesystem drivers cache parsed metadata (inodes,
+ * extent lists, directory listings), the control plane match results and inventories. Entries
  * are weighed (an extent list by its length, a listing by its entry count) so one huge directory
  * cannot pin unbounded memory, and a value heavier than the whole budget is simply not cached.
  */
