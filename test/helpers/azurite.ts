@@ -9,11 +9,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testCertificate } from './tls.ts';
+import { freePort } from './tools.ts';
 
 /** Azurite's documented development account (a public, well-known key). */
 export const AZURITE_ACCOUNT = 'devstoreaccount1';
@@ -28,17 +28,6 @@ export interface RunningAzurite {
   stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function ping(port: number, ca: string): Promise<boolean> {
   return new Promise((resolve) => {

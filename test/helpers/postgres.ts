@@ -11,10 +11,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { freePort } from './tools.ts';
 
 export const POSTGRES_ENV = 'HULLSCAN_TEST_POSTGRES_URL';
 
@@ -31,17 +31,6 @@ function binDir(): string | undefined {
   return versions.length ? join(root, versions[0]!, 'bin') : undefined;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts a throwaway server; throws with the reason when it cannot. */
 export async function startPostgres(): Promise<RunningPostgres> {

@@ -1,6 +1,7 @@
 /** Helpers for tests that build real images with real tools (mkfs, sgdisk, qemu-img, lvm). */
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -48,4 +49,17 @@ export function canUseLoopDevices(): string | false {
   const r = spawnSync('losetup', ['-f'], { encoding: 'utf8' });
   if (r.status !== 0) return `no free loop device: ${r.stderr.trim()}`;
   return false;
+}
+
+/** A free TCP port on loopback, for a test service (PostgreSQL, Redis, Azurite) to listen on. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
 }
