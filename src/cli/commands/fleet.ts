@@ -152,28 +152,29 @@ export const FLEET_HELPS: Record<string, string> = {
   accounts: ACCOUNTS_HELP,
 };
 
-const COMMON_SPEC = {
+/** Options every store-reading command takes (the security views' commands too). */
+export const COMMON_SPEC = {
   data: { type: 'string' },
   store: { type: 'string' },
   format: { type: 'string', default: 'table' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-interface Common {
+export interface Common {
   data?: string | undefined;
   store?: string | undefined;
   format: string;
 }
 
-function dataDir(v: Common): string {
+export function dataDir(v: Common): string {
   return v.data !== undefined ? v.data : defaultDataDir();
 }
 
-function storeOf(v: Common): string {
+export function storeOf(v: Common): string {
   return v.store ?? defaultStoreLocation(dataDir(v));
 }
 
-function format(v: Common): 'table' | 'json' {
+export function format(v: Common): 'table' | 'json' {
   if (v.format !== 'table' && v.format !== 'json') throw new ArgumentError(`unknown --format '${v.format}': use table or json`);
   return v.format;
 }
@@ -183,7 +184,7 @@ function json(v: unknown): string {
   return (process.stdout.isTTY ? JSON.stringify(v, null, 2) : JSON.stringify(v)) + '\n';
 }
 
-function positiveInt(name: string, v: string | undefined, max: number): number | undefined {
+export function positiveInt(name: string, v: string | undefined, max: number): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > max) throw new ArgumentError(`--${name} must be a whole number 1..${max}, got '${v}'`);
   return Number(v);

@@ -8,7 +8,6 @@
 import { join } from 'node:path';
 import type { CliIo } from '../args.ts';
 import { ArgumentError, parseOptions } from '../args.ts';
-import { defaultDataDir } from '../../control/control-plane.ts';
 import { inventoryTarget } from '../../scan/inventory.ts';
 import {
   fixLabel,
@@ -26,9 +25,8 @@ import {
   type VulnerabilitySort,
 } from '../../service/index.ts';
 import { openStore } from '../../store/index.ts';
-import { defaultStoreLocation } from '../../store/open.ts';
 import { renderTable } from '../table.ts';
-import { alertJson } from './fleet.ts';
+import { alertJson, COMMON_SPEC as FLEET_COMMON_SPEC, dataDir, format, positiveInt, storeOf, type Common as FleetCommon } from './fleet.ts';
 import { ALERTS_SECURITY_HELP, EXEMPTIONS_HELP, IMAGE_CHECK_HELP, RECOMMENDATIONS_HELP, REMEDIATION_HELP } from './security-help.ts';
 
 export const SECURITY_HELPS: Record<string, string> = {
@@ -38,28 +36,10 @@ export const SECURITY_HELPS: Record<string, string> = {
   exemptions: EXEMPTIONS_HELP,
 };
 
-const COMMON_SPEC = {
-  data: { type: 'string' },
-  db: { type: 'string' },
-  store: { type: 'string' },
-  format: { type: 'string', default: 'table' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+const COMMON_SPEC = { ...FLEET_COMMON_SPEC, db: { type: 'string' } } as const;
 
-interface Common {
-  data?: string | undefined;
-  store?: string | undefined;
-  format: string;
+interface Common extends FleetCommon {
   db?: string | undefined;
-}
-
-function dataDir(v: Common): string {
-  return v.data !== undefined ? v.data : defaultDataDir();
-}
-
-function format(v: Common): 'table' | 'json' {
-  if (v.format !== 'table' && v.format !== 'json') throw new ArgumentError(`unknown --format '${v.format}': use table or json`);
-  return v.format;
 }
 
 function json(v: unknown): string {
@@ -70,14 +50,8 @@ function who(by: string | undefined): string {
   return `cli:${by ?? process.env['USER'] ?? 'unknown'}`;
 }
 
-function positiveInt(name: string, v: string | undefined, max: number): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > max) throw new ArgumentError(`--${name} must be a whole number 1..${max}, got '${v}'`);
-  return Number(v);
-}
-
 async function withService<T>(v: Common, body: (s: SecurityService) => Promise<T>): Promise<T> {
-  const store = await openStore(v.store ?? defaultStoreLocation(dataDir(v)));
+  const store = await openStore(storeOf(v));
   const service = new SecurityService({ store, dbPath: v.db ?? join(dataDir(v), 'vuln.db') });
   try {
     return await body(service);
