@@ -67,14 +67,16 @@ export function identityOf(ctx: NodeContext): NodeIdentity {
   return id;
 }
 
+/** What a read of a snapshot that went away answers. */
+const SNAPSHOT_LOST = /HTTP (404|410)\b|snapshot changed while reading/;
+
 /** The typed reason of a failed scan, from what was thrown. */
 export function reasonOf(err: unknown): NodeScanReason {
   if (err instanceof SnapshotError) return err.reason;
-  // A remote snapshot (a read URL) that went away or changed under the reader.
-  if (err instanceof SourceError && /HTTP (404|410)\b|snapshot changed while reading/.test(err.message)) return 'snapshot-lost';
+  // A remote snapshot (a read URL) that went away or changed under the reader — met on a read, or
+  // while probing volumes and filesystems (the probe reports "not readable" with the read's error inside).
+  if ((err instanceof SourceError || err instanceof NotThisFormatError || err instanceof CorruptError) && SNAPSHOT_LOST.test(err.message)) return 'snapshot-lost';
   if (err instanceof SourceError && /HTTP 403\b/.test(err.message)) return 'snapshot-denied';
-  // The same, met while probing volumes and filesystems: the probe reports "not readable" with the read's error inside.
-  if ((err instanceof NotThisFormatError || err instanceof CorruptError) && /HTTP (404|410)\b|snapshot changed while reading/.test(err.message)) return 'snapshot-lost';
   if (err instanceof BudgetError) return 'budget-exceeded';
   if (err instanceof CorruptError || err instanceof NotThisFormatError || err instanceof UnsupportedError || err instanceof FsPathError || err instanceof SourceError) return 'unreadable-disk';
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
